@@ -1,0 +1,109 @@
+// POST /api/signups and POST /api/signups/sync, as plain Request → Response functions (the route
+// files only wire in this process's dependencies). Every refusal is an expected value with its
+// status code; only a bug can produce a 500.
+import type { Db } from '@/lib/db';
+import type { Logger } from '@/lib/log';
+import type { QueueSet } from '@/lib/queues';
+import { createSignup, statusPath } from '@/app/_signup/create-signup';
+import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
+import { parseSignupInput, type FieldErrors, type SignupInput } from '@/app/_signup/signup-input';
+
+/** CONTRACT.md: a signup body is small; anything larger is refused before it is read whole. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface SignupDeps {
+  db: Db;
+  queues: QueueSet;
+  limiter: RateLimiter;
+  log: Logger;
+}
+
+type Refusal = Response;
+
+export async function handleSignupRequest(request: Request, deps: SignupDeps): Promise<Response> {
+  const input = await readSignupRequest(request, deps);
+  if (input instanceof Response) return input;
+
+  const outcome = await createSignup(input, deps);
+  switch (outcome.status) {
+    case 'created': {
+      const statusUrl = statusPath(outcome.statusToken);
+      deps.log.info('signup created', { user: outcome.userId, dispatched: outcome.dispatched });
+      // Relative Location: req.url inside Next route handlers reports localhost (ENVIRONMENT.md).
+      return Response.json({ id: outcome.userId, statusUrl }, { status: 201, headers: { location: statusUrl } });
+    }
+    case 'duplicate':
+      return Response.json({ errors: { email: 'An account with this email already exists.' } }, { status: 409 });
+    case 'unavailable':
+      return unavailable(outcome.error, deps.log);
+  }
+}
+
+/**
+ * Everything both signup endpoints check before saving, in order: rate limit, content type, size,
+ * JSON, fields. Returns the validated input or the response that refuses it.
+ */
+export async function readSignupRequest(
+  request: Request,
+  { limiter }: Pick<SignupDeps, 'limiter'>,
+): Promise<SignupInput | Refusal> {
+  const decision = limiter.take(clientAddress(request.headers));
+  if (!decision.allowed) {
+    return Response.json(
+      { error: 'Too many signups from this address; try again shortly.' },
+      { status: 429, headers: { 'retry-after': String(decision.retryAfterSeconds) } },
+    );
+  }
+
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    return Response.json({ error: 'Send the signup as application/json.' }, { status: 415 });
+  }
+
+  const body = await readCappedText(request, MAX_BODY_BYTES);
+  if (body === undefined) {
+    return Response.json({ error: `The body must be at most ${MAX_BODY_BYTES} bytes.` }, { status: 413 });
+  }
+
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return invalid({ body: 'The body is not valid JSON.' });
+  }
+  const parsed = parseSignupInput(raw);
+  return parsed.ok ? parsed.input : invalid(parsed.errors);
+}
+
+export function invalid(errors: FieldErrors): Response {
+  return Response.json({ errors }, { status: 400 });
+}
+
+export function unavailable(error: unknown, log: Logger): Response {
+  log.error('signup could not be saved', { error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+  return Response.json(
+    { error: 'We cannot take signups right now; please try again in a moment.' },
+    { status: 503, headers: { 'retry-after': '5' } },
+  );
+}
+
+/** Reads at most `limit` bytes; undefined when the body is larger, whatever Content-Length claims. */
+async function readCappedText(request: Request, limit: number): Promise<string | undefined> {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) return undefined;
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}

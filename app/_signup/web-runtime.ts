@@ -1,0 +1,42 @@
+// The web process's long-lived dependencies, created on first use: the database pool, the
+// fail-fast producer connection with its queues, the signup rate limiter, and the handler context
+// the synchronous baseline runs provider calls with. Route files take what they need from here.
+import 'server-only';
+import { config } from '@/lib/config';
+import { db, type Db } from '@/lib/db';
+import type { Redis } from 'ioredis';
+import { createLogger, type Logger } from '@/lib/log';
+import { createQueueSet, type QueueSet } from '@/lib/queues';
+import { createProducerConnection } from '@/lib/valkey';
+import { RateLimiter } from '@/app/_signup/rate-limiter';
+import { createHandlerContext, type HandlerContext } from '@/workers/handler-context';
+
+export interface WebRuntime {
+  db: Db;
+  /** Fail-fast producer connection (lib/valkey.ts). */
+  valkey: Redis;
+  queues: QueueSet;
+  limiter: RateLimiter;
+  log: Logger;
+  handlerContext: HandlerContext;
+}
+
+// Kept on globalThis so Next's dev reloads reuse one set of connections.
+const holder = globalThis as typeof globalThis & { __signupWebRuntime?: WebRuntime };
+
+export function webRuntime(): WebRuntime {
+  if (!holder.__signupWebRuntime) {
+    const settings = config();
+    const database = db();
+    const valkey = createProducerConnection(settings.valkeyUrl);
+    holder.__signupWebRuntime = {
+      db: database,
+      valkey,
+      queues: createQueueSet(valkey, settings.queuePrefix),
+      limiter: new RateLimiter(settings.signupRateLimitPerMinute),
+      log: createLogger('web'),
+      handlerContext: createHandlerContext(settings, database),
+    };
+  }
+  return holder.__signupWebRuntime;
+}

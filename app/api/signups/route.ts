@@ -1,0 +1,8 @@
+import { handleSignupRequest } from '@/app/_signup/signup-request';
+import { webRuntime } from '@/app/_signup/web-runtime';
+
+export const dynamic = 'force-dynamic';
+
+export function POST(request: Request): Promise<Response> {
+  return handleSignupRequest(request, webRuntime());
+}

@@ -1,0 +1,8 @@
+import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
+import { webRuntime } from '@/app/_signup/web-runtime';
+
+export const dynamic = 'force-dynamic';
+
+export function POST(request: Request): Promise<Response> {
+  return handleSyncSignupRequest(request, webRuntime());
+}

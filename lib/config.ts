@@ -1,0 +1,120 @@
+// The process's configuration: parsed once from the environment, with defaults, and the only
+// module that reads process.env (CONTRACT.md lists the variables). Everything else receives a
+// Config or calls config().
+import { z } from 'zod';
+
+export const QUEUE_NAMES = ['email', 'crm', 'avatar', 'analytics'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATABASE_URL: z.string().url().default('postgresql://postgres:postgres@127.0.0.1:5432/signup'),
+    VALKEY_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+    REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+    // Every BullMQ key starts with `${QUEUE_PREFIX}:{queue}`; tests use their own prefix.
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and hyphens')
+      .default('signup'),
+    PORT: port.default(3000),
+    MOCKS_HTTP_PORT: port.default(4010),
+    MOCKS_SMTP_PORT: port.default(2525),
+    MOCKS_HOST: z.string().min(1).default('127.0.0.1'),
+    ADMIN_USER: z.string().min(1).default('admin'),
+    ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+    WORKER_QUEUES: z
+      .preprocess(emptyAsUndefined, z.string().optional())
+      .transform((list, ctx) => {
+        if (list === undefined) return [...QUEUE_NAMES];
+        const names = [...new Set(list.split(',').map((name) => name.trim()).filter(Boolean))];
+        const unknown = names.filter((name) => !(QUEUE_NAMES as readonly string[]).includes(name));
+        if (unknown.length > 0 || names.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown queue(s) ${unknown.join(', ') || '(none given)'}; expected a comma list of ${QUEUE_NAMES.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+        return names as QueueName[];
+      }),
+    APP_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+    // Per client address; 0 turns the limit off (the benchmark does, to measure the path itself).
+    SIGNUP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+    // Ceiling for one call to a third party: a provider that hangs costs one timeout, never a
+    // stuck worker. 10 s is well above the mocks' `slow` latencies used in demos (≤ 3 s).
+    PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    WORKER_SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+  })
+  .transform((env) => ({
+    nodeEnv: env.NODE_ENV,
+    databaseUrl: env.DATABASE_URL,
+    valkeyUrl: env.VALKEY_URL ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    queuePrefix: env.QUEUE_PREFIX,
+    port: env.PORT,
+    appUrl: (env.APP_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, ''),
+    admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
+    workerQueues: env.WORKER_QUEUES,
+    workerShutdownDeadlineMs: env.WORKER_SHUTDOWN_DEADLINE_MS,
+    signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
+    mocks: {
+      host: env.MOCKS_HOST,
+      httpPort: env.MOCKS_HTTP_PORT,
+      smtpPort: env.MOCKS_SMTP_PORT,
+    },
+    providers: {
+      timeoutMs: env.PROVIDER_TIMEOUT_MS,
+      httpBaseUrl: `http://${env.MOCKS_HOST}:${env.MOCKS_HTTP_PORT}`,
+      smtp: { host: env.MOCKS_HOST, port: env.MOCKS_SMTP_PORT },
+    },
+  }));
+
+export type Config = z.output<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The environment that reproduces `config` in a child process (BullMQ's sandboxed processors run in
+ * one): lets a parent whose settings came from code, as in tests, hand them down.
+ */
+export function childProcessEnv(config: Config): Record<string, string> & { NODE_ENV: Config['nodeEnv'] } {
+  const inherited = ['PATH', 'HOME', 'TMPDIR', 'LANG'].flatMap((key) => {
+    const value = process.env[key];
+    return value === undefined ? [] : [[key, value] as const];
+  });
+  return {
+    ...Object.fromEntries(inherited),
+    NODE_ENV: config.nodeEnv,
+    DATABASE_URL: config.databaseUrl,
+    VALKEY_URL: config.valkeyUrl,
+    QUEUE_PREFIX: config.queuePrefix,
+    PORT: String(config.port),
+    APP_URL: config.appUrl,
+    MOCKS_HOST: config.mocks.host,
+    MOCKS_HTTP_PORT: String(config.mocks.httpPort),
+    MOCKS_SMTP_PORT: String(config.mocks.smtpPort),
+    PROVIDER_TIMEOUT_MS: String(config.providers.timeoutMs),
+  };
+}
+
+let processConfig: Config | undefined;
+
+/** The configuration of this process, parsed on first use. */
+export function config(): Config {
+  processConfig ??= loadConfig();
+  return processConfig;
+}

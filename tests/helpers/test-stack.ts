@@ -1,0 +1,127 @@
+// What an integration test needs, real and isolated: its own queue prefix on the real Valkey, its
+// own mock providers on free ports, the migrated test database, and cleanup of all of it.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config, type QueueName } from '@/lib/config';
+import { createDb, type Db } from '@/lib/db';
+import type { Logger } from '@/lib/log';
+import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
+import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
+import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
+
+export interface TestStack {
+  config: Config;
+  db: Db;
+  queues: QueueSet;
+  producer: Redis;
+  mocks: MockProviders;
+  mocksUrl: string;
+  /** A connection with worker settings for BullMQ Workers in this test. */
+  workerConnection(): Redis;
+  setFault(provider: string, fault: Record<string, unknown>): Promise<void>;
+  inspect(provider: string): Promise<InspectedEffect[]>;
+  close(): Promise<void>;
+}
+
+export interface InspectedEffect {
+  key: string;
+  deliveries: number;
+  failures: number;
+  body: unknown;
+}
+
+/** Tests assert on state, not on log lines; keep their output readable. */
+export const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+  const mocks = await startMockProviders({ httpPort: 0, smtpPort: 0 });
+  const config = loadConfig({
+    ...process.env,
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    MOCKS_HOST: '127.0.0.1',
+    MOCKS_HTTP_PORT: String(mocks.httpPort),
+    MOCKS_SMTP_PORT: String(mocks.smtpPort),
+    PROVIDER_TIMEOUT_MS: '2000',
+    APP_URL: 'http://app.test',
+    ...overrides,
+  });
+  const db = createDb(config.databaseUrl, { maxConnections: 5 });
+  const producer = createProducerConnection(config.valkeyUrl);
+  await waitFor(async () => producer.status === 'ready', { what: 'Valkey connection' });
+  const queues = createQueueSet(producer, config.queuePrefix);
+  const workerConnections: Redis[] = [];
+  const mocksUrl = `http://127.0.0.1:${mocks.httpPort}`;
+
+  return {
+    config,
+    db,
+    queues,
+    producer,
+    mocks,
+    mocksUrl,
+    workerConnection() {
+      const connection = createWorkerConnection(config.valkeyUrl, () => undefined);
+      workerConnections.push(connection);
+      return connection;
+    },
+    async setFault(provider, fault) {
+      const response = await fetch(`${mocksUrl}/__faults/${provider}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(fault),
+      });
+      if (!response.ok) throw new Error(`setting fault failed: ${response.status} ${await response.text()}`);
+    },
+    async inspect(provider) {
+      return (await (await fetch(`${mocksUrl}/__inspect/${provider}`)).json()) as InspectedEffect[];
+    },
+    async close() {
+      await closeQueueSet(queues);
+      await deleteKeys(producer, `${config.queuePrefix}:*`);
+      producer.disconnect();
+      for (const connection of workerConnections) connection.disconnect();
+      await db.$disconnect();
+      await mocks.close();
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value, or fails after the deadline. Never a fixed sleep. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+  { timeoutMs = 15_000, intervalMs = 25, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export async function jobCounts(queues: QueueSet, queue: QueueName) {
+  return queues[queue].getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+}
+
+async function deleteKeys(connection: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await connection.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await Promise.all(keys.map((key) => connection.unlink(key)));
+  } while (cursor !== '0');
+}
+
+/** A signup payload whose email no other test uses. */
+export function uniqueSignup(overrides: Record<string, unknown> = {}) {
+  const id = randomUUID().slice(0, 8);
+  return { name: `Test User ${id}`, email: `user-${id}@example.test`, workspace: 'acme', ...overrides };
+}

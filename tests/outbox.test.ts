@@ -1,0 +1,166 @@
+// The transactional outbox: a committed signup never loses a job, whatever Valkey is doing, and
+// dispatching a row again never adds a job twice.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handleSignupRequest, type SignupDeps } from '@/app/_signup/signup-request';
+import { RateLimiter } from '@/app/_signup/rate-limiter';
+import { enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
+import { QUEUE_NAMES } from '@/lib/queues';
+import { startOutboxRelay } from '@/workers/outbox-relay';
+import { jobCounts, quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-process';
+
+let valkey: ValkeyProcess;
+let stack: TestStack;
+let deps: SignupDeps;
+
+beforeAll(async () => {
+  valkey = await startValkeyProcess();
+  stack = await startTestStack({ VALKEY_URL: valkey.url });
+  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog };
+});
+afterAll(async () => {
+  await valkey.start().catch(() => undefined);
+  await stack.close();
+  await valkey.stop();
+});
+afterEach(async () => {
+  await valkey.start().catch(() => undefined);
+  await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
+});
+
+async function signUp(): Promise<string> {
+  const response = await handleSignupRequest(
+    new Request('http://app.test/api/signups', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(uniqueSignup()),
+    }),
+    deps,
+  );
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function outboxRows(userId: string): Promise<Array<OutboxRow & { dispatchedAt: Date | null; dispatchAttempts: number; lastError: string | null }>> {
+  const rows = await stack.db.outboxMessage.findMany({ where: { jobId: { endsWith: userId } }, orderBy: { id: 'asc' } });
+  return rows.map((row) => ({ ...row, queue: row.queue as OutboxRow['queue'], payload: row.payload as Record<string, unknown> }));
+}
+
+async function totalJobs(): Promise<number> {
+  let total = 0;
+  for (const queue of QUEUE_NAMES) {
+    const counts = await jobCounts(stack.queues, queue);
+    total += Object.values(counts).reduce((sum, count) => sum + count, 0);
+  }
+  return total;
+}
+
+async function queuedJobIds(): Promise<string[]> {
+  const ids: string[] = [];
+  for (const queue of QUEUE_NAMES) {
+    for (const job of await stack.queues[queue].getJobs(['waiting'])) ids.push(job.id ?? '');
+  }
+  return ids.sort();
+}
+
+describe('outbox', () => {
+  describe('when the same rows are dispatched a second time', () => {
+    it('adds no new jobs, because job ids are deterministic', async () => {
+      const userId = await signUp();
+      const before = await totalJobs();
+      const rows = await outboxRows(userId);
+      await enqueueRows(stack.queues, rows);
+      await enqueueRows(stack.queues, rows);
+      expect(await totalJobs()).toBe(before);
+      expect((await queuedJobIds()).filter((id) => id.endsWith(userId))).toHaveLength(4);
+    });
+  });
+
+  describe('when Valkey is down at signup time', () => {
+    it('still answers 201, keeps the jobs in the outbox, and the relay dispatches them once Valkey is back', async () => {
+      await valkey.stop();
+      const userId = await signUp();
+      const pending = await outboxRows(userId);
+      expect(pending).toHaveLength(4);
+      expect(pending.every((row) => row.dispatchedAt === null)).toBe(true);
+
+      await valkey.start();
+      await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
+      const relay = startOutboxRelay({ db: stack.db, queues: stack.queues, log: quietLog }, { minAgeMs: 0, idleMs: 20 });
+      try {
+        await waitFor(async () => (await outboxRows(userId)).every((row) => row.dispatchedAt !== null), {
+          what: 'relay dispatch',
+        });
+      } finally {
+        await relay.stop();
+      }
+      expect((await queuedJobIds()).filter((id) => id.endsWith(userId))).toEqual(
+        ['generate-avatar', 'send-welcome-email', 'sync-crm-contact', 'track-signup-event'].map((name) => `${name}-${userId}`),
+      );
+    });
+
+    it('records each failed relay attempt and leaves the rows pending', async () => {
+      await valkey.stop();
+      const userId = await signUp();
+      const result = await relayPendingBatch(stack.db, stack.queues, { batchSize: 1_000, minAgeMs: 0 });
+      expect(result.error).toBeInstanceOf(Error);
+      const rows = await outboxRows(userId);
+      expect(rows.every((row) => row.dispatchedAt === null && row.dispatchAttempts === 1)).toBe(true);
+      expect(rows[0]?.lastError).toBeTruthy();
+    });
+  });
+
+  describe('the relay', () => {
+    it('dispatches the oldest rows first', async () => {
+      await valkey.stop();
+      const first = await signUp();
+      const second = await signUp();
+      await valkey.start();
+      await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
+      // Other tests' leftovers are older still; drain them, then look at what one batch of 4 takes.
+      const older = await stack.db.outboxMessage.count({
+        where: { dispatchedAt: null, id: { lt: (await outboxRows(first))[0]?.id } },
+      });
+      if (older > 0) await relayPendingBatch(stack.db, stack.queues, { batchSize: older, minAgeMs: 0 });
+
+      await relayPendingBatch(stack.db, stack.queues, { batchSize: 4, minAgeMs: 0 });
+      expect((await outboxRows(first)).every((row) => row.dispatchedAt !== null)).toBe(true);
+      expect((await outboxRows(second)).every((row) => row.dispatchedAt === null)).toBe(true);
+    });
+
+    it('leaves rows younger than minAgeMs to the fast path', async () => {
+      await valkey.stop();
+      const userId = await signUp();
+      await valkey.start();
+      await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
+      await relayPendingBatch(stack.db, stack.queues, { batchSize: 1_000, minAgeMs: 60_000 });
+      expect((await outboxRows(userId)).every((row) => row.dispatchedAt === null)).toBe(true);
+    });
+
+    it('never claims a row twice when several relays run at once', async () => {
+      await valkey.stop();
+      const users = [await signUp(), await signUp(), await signUp()];
+      await valkey.start();
+      await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
+
+      await Promise.all(
+        Array.from({ length: 4 }, () => relayPendingBatch(stack.db, stack.queues, { batchSize: 2, minAgeMs: 0 })),
+      );
+      const relays = Array.from({ length: 3 }, () =>
+        startOutboxRelay({ db: stack.db, queues: stack.queues, log: quietLog }, { batchSize: 2, minAgeMs: 0, idleMs: 10 }),
+      );
+      try {
+        for (const userId of users) {
+          await waitFor(async () => (await outboxRows(userId)).every((row) => row.dispatchedAt !== null), {
+            what: 'all rows dispatched',
+          });
+        }
+      } finally {
+        await Promise.all(relays.map((relay) => relay.stop()));
+      }
+      for (const userId of users) {
+        expect((await outboxRows(userId)).map((row) => row.dispatchAttempts)).toEqual([1, 1, 1, 1]);
+      }
+    });
+  });
+});

@@ -1,0 +1,110 @@
+// Worker processes' machinery end to end on real Valkey: signups go through the outbox into the
+// queues, BullMQ Workers (the avatar one in its sandboxed child process) run the handlers against
+// the mock providers, and provider failures are retried until the effect is applied once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSignup } from '@/app/_signup/create-signup';
+import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+
+let stack: TestStack;
+let workers: RunningWorkers;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await workers?.close(5_000);
+  await stack.close();
+});
+
+async function signUp(): Promise<string> {
+  const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues });
+  if (outcome.status !== 'created' || !outcome.dispatched) throw new Error('signup was not dispatched');
+  return outcome.userId;
+}
+
+async function allEffectsApplied(userId: string): Promise<boolean> {
+  const [email, crm, avatar, event] = await Promise.all([
+    stack.db.welcomeEmail.count({ where: { userId } }),
+    stack.db.crmContact.count({ where: { userId } }),
+    stack.db.avatar.count({ where: { userId } }),
+    stack.db.analyticsEvent.count({ where: { userId } }),
+  ]);
+  return email === 1 && crm === 1 && avatar === 1 && event === 1;
+}
+
+describe('workers', () => {
+  beforeAll(() => {
+    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+  });
+
+  describe('with every provider up', () => {
+    it('applies all four effects of a signup, each delivered once', async () => {
+      const userId = await signUp();
+      await waitFor(() => allEffectsApplied(userId), { what: 'four effects', timeoutMs: 20_000 });
+      for (const provider of ['smtp', 'crm', 'storage', 'analytics']) {
+        const records = (await stack.inspect(provider)).filter((record) => record.key.includes(userId));
+        expect(records.map((record) => record.deliveries), provider).toEqual([1]);
+      }
+    });
+  });
+
+  describe('when the CRM is down and comes back', () => {
+    it('retries the job with backoff and keeps one contact', async () => {
+      await stack.setFault('crm', { mode: 'down' });
+      const userId = await signUp();
+      const job = () => stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
+
+      await waitFor(async () => ((await job())?.attemptsMade ?? 0) >= 1, { what: 'a failed CRM attempt' });
+      expect(await (await job())?.getState()).toBe('delayed');
+      await stack.setFault('crm', { mode: 'up' });
+
+      await waitFor(() => allEffectsApplied(userId), { what: 'four effects', timeoutMs: 20_000 });
+      const [record] = (await stack.inspect('crm')).filter((entry) => entry.key.includes(userId));
+      expect(record?.failures).toBeGreaterThanOrEqual(1);
+      expect(record?.deliveries).toBe(1);
+      expect(await stack.db.crmContact.count({ where: { userId } })).toBe(1);
+    });
+  });
+
+  describe('when the analytics provider is flaky', () => {
+    it('completes every event, each counted once', async () => {
+      await stack.setFault('analytics', { mode: 'flaky', failureRate: 0.5 });
+      try {
+        const users = await Promise.all(Array.from({ length: 8 }, () => signUp()));
+        await waitFor(
+          async () => (await stack.db.analyticsEvent.count({ where: { userId: { in: users } } })) === users.length,
+          { what: 'eight analytics events', timeoutMs: 25_000 },
+        );
+        const records = (await stack.inspect('analytics')).filter((record) => users.some((id) => record.key.includes(id)));
+        expect(records).toHaveLength(users.length);
+        expect(records.every((record) => record.deliveries === 1)).toBe(true);
+        // The fault really was injected: some attempts failed and were retried.
+        expect(records.reduce((sum, record) => sum + record.failures, 0)).toBeGreaterThan(0);
+        for (const userId of users) {
+          const job = await stack.queues.analytics.getJob(trackSignupEvent.jobId({ userId }));
+          expect(await job?.getState()).toBe('completed');
+        }
+      } finally {
+        await stack.setFault('analytics', { mode: 'up' });
+      }
+    });
+  });
+
+  describe('when the provider rejects a job permanently', () => {
+    it('fails it after one attempt, without retries', async () => {
+      await stack.setFault('crm', { mode: 'reject' });
+      try {
+        const userId = await signUp();
+        const job = () => stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
+        await waitFor(async () => (await (await job())?.getState()) === 'failed', { what: 'failed CRM job' });
+        expect((await job())?.attemptsMade).toBe(1);
+        const [record] = (await stack.inspect('crm')).filter((entry) => entry.key.includes(userId));
+        expect(record?.failures).toBe(1);
+      } finally {
+        await stack.setFault('crm', { mode: 'up' });
+      }
+    });
+  });
+});

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { defineJob } from '@/workers/define-job';
+
+export const trackSignupEvent = defineJob({
+  queue: 'analytics',
+  name: 'track-signup-event',
+  payload: z.object({ userId: z.uuid() }),
+  jobId: ({ userId }) => `track-signup-event-${userId}`,
+  options: { attempts: 10, backoff: { type: 'exponential', delay: 1_000 } },
+});
+export type TrackSignupEventPayload = z.output<typeof trackSignupEvent.payload>;
+
+/** The event's stable id: the same signup always produces the same event, whatever retries. */
+export function signupEventId(userId: string): string {
+  return `user_signed_up-${userId}`;
+}

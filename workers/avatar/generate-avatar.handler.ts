@@ -1,0 +1,50 @@
+// generate-avatar
+// Enqueued by: every signup (through the outbox).
+// Side effect: a PNG identicon rendered here and uploaded to the storage provider; its URL is
+//   stored in avatars. Rendering is CPU work, so the avatar queue runs this handler in BullMQ's
+//   sandboxed processor (generate-avatar.sandbox.ts), off the worker's event loop.
+// Idempotency: avatars.user_id is unique; the upload carries Idempotency-Key
+//   `generate-avatar-<userId>` and the rendering is deterministic, so a resend stores nothing new.
+// Retries: upload failures retry with exponential backoff; other 4xx are permanent.
+import { isUniqueViolation } from '@/lib/db';
+import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
+import { generateAvatar, type GenerateAvatarPayload } from '@/workers/avatar/generate-avatar.contract';
+import { renderAvatarPng } from '@/workers/avatar/render-avatar';
+import { callProvider } from '@/workers/providers/http-provider';
+import { PermanentProviderError } from '@/workers/providers/provider-errors';
+
+export async function generateAvatarHandler(
+  payload: GenerateAvatarPayload,
+  ctx: HandlerContext,
+): Promise<HandlerOutcome> {
+  const { userId } = payload;
+  if (await ctx.db.avatar.findUnique({ where: { userId }, select: { id: true } })) {
+    return { status: 'already-done' };
+  }
+  if (!(await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true } }))) {
+    return { status: 'skipped', reason: 'user deleted' };
+  }
+
+  const png = await renderAvatarPng(userId);
+  const stored = await callProvider<{ url?: unknown }>({
+    provider: 'storage',
+    method: 'PUT',
+    url: `${ctx.providerBaseUrl}/storage/avatars/${userId}.png`,
+    idempotencyKey: generateAvatar.jobId(payload),
+    body: new Uint8Array(png),
+    contentType: 'image/png',
+    timeoutMs: ctx.providerTimeoutMs,
+    signal: ctx.signal,
+  });
+  if (typeof stored.url !== 'string' || !URL.canParse(stored.url)) {
+    throw new PermanentProviderError('storage', 'answered without a valid url');
+  }
+
+  try {
+    await ctx.db.avatar.create({ data: { userId, url: stored.url } });
+  } catch (error) {
+    if (isUniqueViolation(error)) return { status: 'already-done' };
+    throw error;
+  }
+  return { status: 'applied', detail: { url: stored.url } };
+}

@@ -1,0 +1,50 @@
+// The shape of a job contract: which queue, the job's name, the zod schema of its payload, its
+// deterministic id and default options. Contracts open no connection and have no side effects, so
+// the web app imports them to enqueue with types, and the handler parses with the same schema.
+import type { JobsOptions } from 'bullmq';
+import type { z } from 'zod';
+import type { QueueName } from '@/lib/config';
+
+export interface JobContract<Payload extends Record<string, unknown> = Record<string, unknown>> {
+  readonly queue: QueueName;
+  /** verb-noun kebab-case, e.g. `send-welcome-email` */
+  readonly name: string;
+  readonly payload: z.ZodType<Payload>;
+  /**
+   * Derived from the payload, so adding the same job twice is a no-op while it is in the queue.
+   * It is also the base of the idempotency key sent to the provider.
+   */
+  jobId(payload: Payload): string;
+  readonly options: JobsOptions;
+}
+
+/** The retention every job shares: enough history for the status page and the admin, bounded. */
+export const RETENTION: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  // A day of completed jobs (at most 10,000 per queue) lets the status page and admin show them;
+  // the effect tables are the lasting record.
+  removeOnComplete: { age: 24 * 60 * 60, count: 10_000 },
+  // Failed jobs stay a week for inspection and replay.
+  removeOnFail: { age: 7 * 24 * 60 * 60 },
+};
+
+export function defineJob<Payload extends Record<string, unknown>>(
+  contract: JobContract<Payload>,
+): JobContract<Payload> {
+  return Object.freeze({ ...contract, options: { ...RETENTION, ...contract.options } });
+}
+
+/** What the outbox stores for one job; plain JSON only (ids, never personal data). */
+export interface OutboxEntry {
+  queue: QueueName;
+  jobName: string;
+  jobId: string;
+  payload: Record<string, unknown>;
+}
+
+export function outboxEntry<Payload extends Record<string, unknown>>(
+  contract: JobContract<Payload>,
+  payload: Payload,
+): OutboxEntry {
+  const parsed = contract.payload.parse(payload);
+  return { queue: contract.queue, jobName: contract.name, jobId: contract.jobId(parsed), payload: parsed };
+}

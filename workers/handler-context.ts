@@ -1,0 +1,40 @@
+// What a handler receives besides its payload: the database, the provider endpoints and the job's
+// cancellation signal. Handlers take this instead of a BullMQ Job, so the synchronous baseline
+// (POST /api/signups/sync) runs exactly the same code inline.
+import type { Db } from '@/lib/db';
+import type { Config } from '@/lib/config';
+import { createMailer, type Mailer } from '@/workers/providers/smtp-mailer';
+
+export interface HandlerContext {
+  db: Db;
+  mailer: Mailer;
+  /** Base URL of the HTTP providers (CRM, storage, analytics). */
+  providerBaseUrl: string;
+  providerTimeoutMs: number;
+  /** Base of links in emails. */
+  appUrl: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * What a handler did: applied the effect now, found it already applied (a repeated job), or found
+ * nothing to do (the user was deleted before the job ran).
+ */
+export type HandlerOutcome =
+  | { status: 'applied'; detail?: Record<string, string> }
+  | { status: 'already-done' }
+  | { status: 'skipped'; reason: string };
+
+/** The context for a process: one database client and one SMTP pool, shared by all its jobs. */
+export function createHandlerContext(
+  settings: Pick<Config, 'appUrl' | 'providers'>,
+  db: Db,
+): HandlerContext {
+  return {
+    db,
+    mailer: createMailer({ ...settings.providers.smtp, timeoutMs: settings.providers.timeoutMs }),
+    providerBaseUrl: settings.providers.httpBaseUrl,
+    providerTimeoutMs: settings.providers.timeoutMs,
+    appUrl: settings.appUrl,
+  };
+}

@@ -1,0 +1,26 @@
+// Every job's contract paired with its handler. Imported by worker processes only.
+import type { JobContract } from '@/workers/define-job';
+import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
+import { generateAvatar, sendWelcomeEmail, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { sendWelcomeEmailHandler } from '@/workers/email/send-welcome-email.handler';
+import { syncCrmContactHandler } from '@/workers/crm/sync-crm-contact.handler';
+import { generateAvatarHandler } from '@/workers/avatar/generate-avatar.handler';
+import { trackSignupEventHandler } from '@/workers/analytics/track-signup-event.handler';
+
+export interface JobDefinition<Payload extends Record<string, unknown>> {
+  contract: JobContract<Payload>;
+  handler: (payload: Payload, ctx: HandlerContext) => Promise<HandlerOutcome>;
+}
+
+function define<Payload extends Record<string, unknown>>(definition: JobDefinition<Payload>) {
+  return definition as unknown as JobDefinition<Record<string, unknown>>;
+}
+
+export const JOB_DEFINITIONS: ReadonlyMap<string, JobDefinition<Record<string, unknown>>> = new Map(
+  [
+    define({ contract: sendWelcomeEmail, handler: sendWelcomeEmailHandler }),
+    define({ contract: syncCrmContact, handler: syncCrmContactHandler }),
+    define({ contract: generateAvatar, handler: generateAvatarHandler }),
+    define({ contract: trackSignupEvent, handler: trackSignupEventHandler }),
+  ].map((definition) => [definition.contract.name, definition]),
+);

@@ -1,0 +1,19 @@
+// Every job contract, by name. Importing this opens no connection.
+import type { JobContract } from '@/workers/define-job';
+import { sendWelcomeEmail } from '@/workers/email/send-welcome-email.contract';
+import { syncCrmContact } from '@/workers/crm/sync-crm-contact.contract';
+import { generateAvatar } from '@/workers/avatar/generate-avatar.contract';
+import { trackSignupEvent } from '@/workers/analytics/track-signup-event.contract';
+
+export { sendWelcomeEmail, syncCrmContact, generateAvatar, trackSignupEvent };
+
+/** The four jobs every signup enqueues, in the order the status page lists them. */
+export const SIGNUP_JOBS = [sendWelcomeEmail, syncCrmContact, generateAvatar, trackSignupEvent] as const;
+
+const byName = new Map<string, JobContract>(
+  SIGNUP_JOBS.map((contract) => [contract.name, contract as unknown as JobContract]),
+);
+
+export function jobContract(name: string): JobContract | undefined {
+  return byName.get(name);
+}

@@ -1,0 +1,42 @@
+// Entry point of a worker process (`npm run workers`): the queues named in WORKER_QUEUES, plus the
+// outbox relay. Runs apart from the web process so the two scale and fail independently.
+import { config } from '@/lib/config';
+import { createDb } from '@/lib/db';
+import { createLogger } from '@/lib/log';
+import { closeQueueSet, createQueueSet } from '@/lib/queues';
+import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
+import { startOutboxRelay } from '@/workers/outbox-relay';
+import { startWorkers } from '@/workers/start-workers';
+
+const settings = config();
+const log = createLogger('worker');
+const db = createDb(settings.databaseUrl);
+
+const workerConnection = createWorkerConnection(settings.valkeyUrl, (error) =>
+  log.warn('valkey connection error', { error: error.message }),
+);
+const running = startWorkers({ config: settings, db, connection: workerConnection, log });
+
+// The relay fails fast like the web's producer, so an outage shows as backoff, not a hang.
+const relayConnection = createProducerConnection(settings.valkeyUrl);
+const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
+const relay = startOutboxRelay({ db, queues: relayQueues, log });
+
+log.info('worker started', { queues: settings.workerQueues.join(','), pid: process.pid });
+
+let shuttingDown = false;
+async function shutdown(signal: string) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log.info('shutting down', { signal, deadlineMs: settings.workerShutdownDeadlineMs });
+  await relay.stop();
+  await running.close(settings.workerShutdownDeadlineMs);
+  await closeQueueSet(relayQueues);
+  relayConnection.disconnect();
+  workerConnection.disconnect();
+  await db.$disconnect();
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
