@@ -1,0 +1,25 @@
+// GET /api/welcome/<token>: the status page's poll. The same SignupStatus the page renders first.
+import { signupStatus } from '@/app/_signup/signup-status';
+import { webRuntime } from '@/app/_signup/web-runtime';
+
+export const dynamic = 'force-dynamic';
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+export async function GET(_request: Request, { params }: { params: Promise<{ token: string }> }): Promise<Response> {
+  const { token } = await params;
+  const runtime = webRuntime();
+  let status;
+  try {
+    status = await signupStatus(token, runtime);
+  } catch (error) {
+    // signupStatus already answers without Valkey; only the database can fail it.
+    runtime.log.warn('signup status unavailable', { error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    return Response.json(
+      { error: 'The status is unavailable right now; try again in a moment.' },
+      { status: 503, headers: { ...NO_STORE, 'retry-after': '5' } },
+    );
+  }
+  if (!status) return Response.json({ error: 'Unknown status token.' }, { status: 404, headers: NO_STORE });
+  return Response.json(status, { headers: NO_STORE });
+}

@@ -1,0 +1,148 @@
+'use client';
+// The live half of the status page: starts from the server-rendered status and polls
+// GET /api/welcome/<token> until every job has settled.
+import { useEffect, useState } from 'react';
+import type { JobState, JobStatus, SignupStatus } from '@/app/_signup/signup-status';
+
+/** Jobs usually settle within seconds, so a one-second poll shows progress as it happens. */
+const POLL_INTERVAL_MS = 1_000;
+/** After a failed poll, ask less often: the server or the network is already struggling. */
+const ERROR_BACKOFF_MS = 5_000;
+
+/**
+ * States no poll will change: finished, given up on, or never queued (a job with no outbox row,
+ * which nothing will enqueue later).
+ */
+const SETTLED: ReadonlySet<JobState> = new Set(['done', 'dead-lettered', 'not-queued']);
+
+type PollProblem = 'unreachable' | 'gone' | undefined;
+
+export function JobStatusList({ token, initialStatus }: { token: string; initialStatus: SignupStatus }) {
+  const [status, setStatus] = useState(initialStatus);
+  const [problem, setProblem] = useState<PollProblem>();
+
+  useEffect(() => {
+    if (isSettled(initialStatus)) return;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const poll = async () => {
+      let delay = POLL_INTERVAL_MS;
+      try {
+        const response = await fetch(`/api/welcome/${encodeURIComponent(token)}`, {
+          cache: 'no-store',
+          signal: controller.signal,
+        });
+        if (response.status === 404) {
+          setProblem('gone');
+          return;
+        }
+        const body: unknown = response.ok ? await response.json() : undefined;
+        if (!isSignupStatus(body)) throw new Error(`status poll answered ${response.status}`);
+        setStatus(body);
+        setProblem(undefined);
+        if (isSettled(body)) return;
+      } catch {
+        if (controller.signal.aborted) return;
+        setProblem('unreachable');
+        delay = ERROR_BACKOFF_MS;
+      }
+      timer = setTimeout(poll, delay);
+    };
+
+    timer = setTimeout(poll, POLL_INTERVAL_MS);
+    return () => {
+      controller.abort();
+      clearTimeout(timer);
+    };
+  }, [token, initialStatus]);
+
+  return (
+    <div role="status" aria-live="polite">
+      <div className="status-overview">
+        {status.avatarReady ? (
+          // A plain <img>: the avatar is already a small PNG served by this app (which proxies the
+          // storage provider), so next/image's optimiser would only add a second copy.
+          <img
+            className="avatar"
+            data-testid="avatar"
+            src={`/welcome/${encodeURIComponent(token)}/avatar`}
+            alt="Your generated avatar"
+            width={128}
+            height={128}
+          />
+        ) : (
+          <div className="avatar-placeholder" aria-hidden="true">
+            Your avatar is on its way
+          </div>
+        )}
+        <dl className="facts">
+          <div>
+            <dt>Email address</dt>
+            <dd data-testid="email-verified" data-state={status.emailVerified ? 'verified' : 'unverified'}>
+              {status.emailVerified ? 'Confirmed' : 'Not confirmed yet: use the link in your welcome email'}
+            </dd>
+          </div>
+          {status.workspace && (
+            <div>
+              <dt>Workspace</dt>
+              <dd>{status.workspace}</dd>
+            </div>
+          )}
+        </dl>
+      </div>
+
+      <h2>Background jobs</h2>
+      <ul className="job-list">
+        {status.jobs.map((job) => (
+          <JobRow key={job.name} job={job} />
+        ))}
+      </ul>
+
+      {!status.queueReachable && <p className="status-note">Queue unreachable; showing saved state.</p>}
+      {problem === 'unreachable' && (
+        <p className="status-note">Could not refresh just now; trying again in a few seconds.</p>
+      )}
+      {problem === 'gone' && <p className="status-note">This signup no longer exists.</p>}
+    </div>
+  );
+}
+
+function JobRow({ job }: { job: JobStatus }) {
+  return (
+    <li className="job" data-testid={`job-${job.name}`} data-state={job.state}>
+      <span className="job-label">{job.label}</span>
+      <span className={`badge badge-${job.state}`}>{stateText(job)}</span>
+      {job.state === 'dead-lettered' && job.lastError && <p className="job-error">{job.lastError}</p>}
+      {job.state === 'retrying' && job.lastError && <p className="job-error">Last attempt: {job.lastError}</p>}
+    </li>
+  );
+}
+
+function stateText(job: JobStatus): string {
+  switch (job.state) {
+    case 'queued':
+      return 'Queued';
+    case 'running':
+      return 'Running';
+    case 'retrying':
+      return job.attempt && job.attempts ? `Retrying, attempt ${job.attempt} of ${job.attempts}` : 'Retrying';
+    case 'done':
+      return 'Done';
+    case 'dead-lettered':
+      return 'Failed, dead-lettered';
+    case 'not-queued':
+      return 'Not queued';
+  }
+}
+
+function isSettled(status: SignupStatus): boolean {
+  return status.jobs.every((job) => SETTLED.has(job.state));
+}
+
+/** Enough of a shape check that a proxy's error page is treated as a failed poll, not a status. */
+function isSignupStatus(value: unknown): value is SignupStatus {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof SignupStatus, unknown>>;
+  return typeof candidate.name === 'string' && Array.isArray(candidate.jobs) && typeof candidate.queueReachable === 'boolean';
+}

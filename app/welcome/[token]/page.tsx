@@ -1,0 +1,45 @@
+// The new user's status page (statusUrl in CONTRACT.md). The token in the path is the only key, so
+// the page is never indexed and sends no referrer with the token in it.
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { signupStatus } from '@/app/_signup/signup-status';
+import { webRuntime } from '@/app/_signup/web-runtime';
+import { JobStatusList } from '@/app/welcome/[token]/job-status-list';
+
+export const dynamic = 'force-dynamic';
+
+export const metadata: Metadata = {
+  title: 'Welcome',
+  robots: { index: false, follow: false },
+  referrer: 'no-referrer',
+};
+
+export default async function WelcomePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ token: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const { token } = await params;
+  const { verified } = await searchParams;
+  const status = await signupStatus(token, webRuntime());
+  if (!status) notFound();
+
+  return (
+    <section className="card" aria-labelledby="welcome-heading">
+      {verified === '1' && status.emailVerified && (
+        <p className="banner banner-success" role="status">
+          Email confirmed. Thank you!
+        </p>
+      )}
+      <h1 id="welcome-heading">Welcome, {status.name}</h1>
+      <p className="lede">
+        Your account is saved{status.workspace ? <> in the <strong>{status.workspace}</strong> workspace</> : null}.
+        The work below happens in the background, in separate worker processes; this page updates by itself as
+        each job finishes, and you can close it at any time.
+      </p>
+      <JobStatusList token={token} initialStatus={status} />
+    </section>
+  );
+}

@@ -1,0 +1,47 @@
+// The end-to-end suite: Debian's Chromium against a production build of the whole stack
+// (`npm start`: migrate, web, workers, mock providers), started here on its own ports, database
+// and queue prefix so it never touches a developer's running demo.
+import { execSync } from 'node:child_process';
+import { defineConfig } from '@playwright/test';
+import { E2E } from './e2e/e2e-environment';
+
+const chromium = execSync('command -v chromium || command -v chromium-browser', { encoding: 'utf8' }).trim();
+
+export default defineConfig({
+  testDir: './e2e',
+  outputDir: './e2e/.artifacts/results',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 20_000 },
+  reporter: [['list'], ['html', { outputFolder: 'e2e/.artifacts/report', open: 'never' }]],
+  globalSetup: './e2e/global-setup.ts',
+  use: {
+    baseURL: E2E.baseUrl,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: chromium,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: 'npm start',
+    url: `${E2E.baseUrl}/api/health`,
+    timeout: 180_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: E2E.env,
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
+  },
+});
