@@ -9,8 +9,7 @@ import { clientAddress } from '@/app/_signup/rate-limiter';
 import { parseSignupInput, type FieldErrors } from '@/app/_signup/signup-input';
 import { webRuntime } from '@/app/_signup/web-runtime';
 
-const FIELDS = ['name', 'email', 'workspace'] as const;
-type Field = (typeof FIELDS)[number];
+type Field = 'name' | 'email' | 'workspace';
 
 export type SignupFormValues = Record<Field, string>;
 
