@@ -15,9 +15,13 @@ export type QueueSet = Readonly<Record<QueueName, Queue>>;
 
 /** One Queue per name over a single shared connection (BullMQ reuses a connection it is given). */
 export function createQueueSet(connection: Redis, basePrefix: string): QueueSet {
-  const entries = QUEUE_NAMES.map(
-    (name) => [name, new Queue(name, { connection, prefix: queuePrefix(basePrefix, name) })] as const,
-  );
+  const entries = QUEUE_NAMES.map((name) => {
+    const queue = new Queue(name, { connection, prefix: queuePrefix(basePrefix, name) });
+    // A Queue re-emits its connection's errors; the connection's owner reports those, and without
+    // a listener Node would print each one as an unhandled 'error' event.
+    queue.on('error', () => undefined);
+    return [name, queue] as const;
+  });
   return Object.fromEntries(entries) as Record<QueueName, Queue>;
 }
 

@@ -12,13 +12,11 @@ const settings = config();
 const log = createLogger('worker');
 const db = createDb(settings.databaseUrl);
 
-const workerConnection = createWorkerConnection(settings.valkeyUrl, (error) =>
-  log.warn('valkey connection error', { error: error.message }),
-);
+const workerConnection = createWorkerConnection(settings.valkeyUrl, log);
 const running = startWorkers({ config: settings, db, connection: workerConnection, log });
 
 // The relay fails fast like the web's producer, so an outage shows as backoff, not a hang.
-const relayConnection = createProducerConnection(settings.valkeyUrl);
+const relayConnection = createProducerConnection(settings.valkeyUrl, log);
 const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
 const relay = startOutboxRelay({ db, queues: relayQueues, log });
 

@@ -7,6 +7,7 @@ import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { queuePrefix } from '@/lib/queues';
+import { isConnectionError } from '@/lib/valkey';
 import { createHandlerContext } from '@/workers/handler-context';
 import { processJob } from '@/workers/process-job';
 
@@ -69,7 +70,9 @@ export function startWorkers({
         error: error.message,
       }),
     );
-    worker.on('error', (error) => log.error('worker error', { queue, error: error.message }));
+    worker.on('error', (error) => {
+      if (!isConnectionError(error)) log.error('worker error', { queue, error: error.message });
+    });
     return worker;
   });
 

@@ -28,13 +28,14 @@ export function webRuntime(): WebRuntime {
   if (!holder.__signupWebRuntime) {
     const settings = config();
     const database = db();
-    const valkey = createProducerConnection(settings.valkeyUrl);
+    const log = createLogger('web');
+    const valkey = createProducerConnection(settings.valkeyUrl, log);
     holder.__signupWebRuntime = {
       db: database,
       valkey,
       queues: createQueueSet(valkey, settings.queuePrefix),
       limiter: new RateLimiter(settings.signupRateLimitPerMinute),
-      log: createLogger('web'),
+      log,
       handlerContext: createHandlerContext(settings, database),
     };
   }

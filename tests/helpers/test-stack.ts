@@ -60,7 +60,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     mocks,
     mocksUrl,
     workerConnection() {
-      const connection = createWorkerConnection(config.valkeyUrl, () => undefined);
+      const connection = createWorkerConnection(config.valkeyUrl);
       workerConnections.push(connection);
       return connection;
     },
