@@ -1,0 +1,93 @@
+// What each provider received, one record per idempotency key: the evidence tests and the demo
+// read through /__inspect to tell "sent twice" from "applied twice". Like a real provider with
+// idempotency keys, the first accepted request takes effect and later ones replay its response.
+import type { ProviderName } from './providers';
+
+/** The reply body a provider gave the first time a key was accepted, replayed to repeats. */
+export type ProviderResponse = Readonly<Record<string, unknown>>;
+
+export interface AppliedEffect {
+  /** What /__inspect shows for the key: the first accepted request's body. */
+  body: unknown;
+  response: ProviderResponse;
+}
+
+export interface Delivery {
+  response: ProviderResponse;
+  /** True when the key had been accepted before, so nothing was applied this time. */
+  replayed: boolean;
+}
+
+export interface InspectEntry {
+  key: string;
+  deliveries: number;
+  failures: number;
+  firstAt: string;
+  lastAt: string;
+  body: unknown;
+}
+
+export interface ProviderRecords {
+  /** Counts a request answered with an injected fault; nothing is applied. */
+  recordFailure(provider: ProviderName, key: string): void;
+  /** Counts an accepted request, calling `apply` only the first time the key is accepted. */
+  recordDelivery(provider: ProviderName, key: string, apply: () => AppliedEffect): Delivery;
+  inspect(provider: ProviderName): InspectEntry[];
+  reset(): void;
+}
+
+interface ProviderRecord {
+  key: string;
+  deliveries: number;
+  failures: number;
+  firstAt: Date;
+  lastAt: Date;
+  applied: AppliedEffect | undefined;
+}
+
+export function createProviderRecords(now: () => Date = () => new Date()): ProviderRecords {
+  const byProvider = new Map<ProviderName, Map<string, ProviderRecord>>();
+
+  function touch(provider: ProviderName, key: string): ProviderRecord {
+    let records = byProvider.get(provider);
+    if (!records) {
+      records = new Map();
+      byProvider.set(provider, records);
+    }
+    const at = now();
+    const existing = records.get(key);
+    if (existing) {
+      existing.lastAt = at;
+      return existing;
+    }
+    const record: ProviderRecord = { key, deliveries: 0, failures: 0, firstAt: at, lastAt: at, applied: undefined };
+    records.set(key, record);
+    return record;
+  }
+
+  return {
+    recordFailure(provider, key) {
+      touch(provider, key).failures += 1;
+    },
+    recordDelivery(provider, key, apply) {
+      const record = touch(provider, key);
+      record.deliveries += 1;
+      if (record.applied) return { response: record.applied.response, replayed: true };
+      record.applied = apply();
+      return { response: record.applied.response, replayed: false };
+    },
+    inspect(provider) {
+      return [...(byProvider.get(provider)?.values() ?? [])].map((record) => ({
+        key: record.key,
+        deliveries: record.deliveries,
+        failures: record.failures,
+        firstAt: record.firstAt.toISOString(),
+        lastAt: record.lastAt.toISOString(),
+        body: record.applied?.body ?? null,
+      }));
+    },
+    reset() {
+      byProvider.clear();
+    },
+  };
+}
