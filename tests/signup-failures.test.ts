@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { createDb } from '@/lib/db';
+import { createDb, type Db } from '@/lib/db';
 import { createHandlerContext, type HandlerContext } from '@/workers/handler-context';
 import { quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
@@ -42,17 +42,21 @@ async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
   };
 }
 
+function signUpWith(db: Db): Promise<Response> {
+  return handleSignupRequest(post('/api/signups', uniqueSignup()), {
+    db,
+    queues: stack.queues,
+    limiter: new RateLimiter(0),
+    log: quietLog,
+  });
+}
+
 describe('POST /api/signups when the database is unavailable', () => {
   it('answers 503 with Retry-After within 2 s when the database refuses connections', async () => {
     const db = createDb('postgresql://postgres:postgres@127.0.0.1:1/signup');
     const started = Date.now();
     try {
-      const response = await handleSignupRequest(post('/api/signups', uniqueSignup()), {
-        db,
-        queues: stack.queues,
-        limiter: new RateLimiter(0),
-        log: quietLog,
-      });
+      const response = await signUpWith(db);
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -66,12 +70,7 @@ describe('POST /api/signups when the database is unavailable', () => {
     const db = createDb(hole.url);
     const started = Date.now();
     try {
-      const response = await handleSignupRequest(post('/api/signups', uniqueSignup()), {
-        db,
-        queues: stack.queues,
-        limiter: new RateLimiter(0),
-        log: quietLog,
-      });
+      const response = await signUpWith(db);
       expect(response.status).toBe(503);
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {

@@ -4,8 +4,8 @@
 // Idempotency: analytics_events.event_id is unique and the event id (`user_signed_up-<userId>`) is
 //   also the provider's Idempotency-Key, so the event is counted once however often it is sent.
 // Retries: 5xx/timeouts retry with exponential backoff; other 4xx are permanent.
-import { isUniqueViolation } from '@/lib/db';
 import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
+import { recordEffect } from '@/workers/record-effect';
 import {
   signupEventId,
   type TrackSignupEventPayload,
@@ -36,11 +36,5 @@ export async function trackSignupEventHandler(
     signal: ctx.signal,
   });
 
-  try {
-    await ctx.db.analyticsEvent.create({ data: { eventId, name: EVENT, userId } });
-  } catch (error) {
-    if (isUniqueViolation(error)) return { status: 'already-done' };
-    throw error;
-  }
-  return { status: 'applied', detail: { eventId } };
+  return recordEffect(() => ctx.db.analyticsEvent.create({ data: { eventId, name: EVENT, userId } }), { eventId });
 }

@@ -6,8 +6,8 @@
 // Idempotency: avatars.user_id is unique; the upload carries Idempotency-Key
 //   `generate-avatar-<userId>` and the rendering is deterministic, so a resend stores nothing new.
 // Retries: upload failures retry with exponential backoff; other 4xx are permanent.
-import { isUniqueViolation } from '@/lib/db';
 import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
+import { recordEffect } from '@/workers/record-effect';
 import { generateAvatar, type GenerateAvatarPayload } from '@/workers/avatar/generate-avatar.contract';
 import { renderAvatarPng } from '@/workers/avatar/render-avatar';
 import { callProvider } from '@/workers/providers/http-provider';
@@ -36,15 +36,10 @@ export async function generateAvatarHandler(
     timeoutMs: ctx.providerTimeoutMs,
     signal: ctx.signal,
   });
-  if (typeof stored.url !== 'string' || !URL.canParse(stored.url)) {
+  const url = stored.url;
+  if (typeof url !== 'string' || !URL.canParse(url)) {
     throw new PermanentProviderError('storage', 'answered without a valid url');
   }
 
-  try {
-    await ctx.db.avatar.create({ data: { userId, url: stored.url } });
-  } catch (error) {
-    if (isUniqueViolation(error)) return { status: 'already-done' };
-    throw error;
-  }
-  return { status: 'applied', detail: { url: stored.url } };
+  return recordEffect(() => ctx.db.avatar.create({ data: { userId, url } }), { url });
 }

@@ -5,8 +5,8 @@
 //   `sync-crm-contact-<userId>`, so a resend after a crash between call and record gets the same
 //   contact back instead of creating a second one.
 // Retries: 5xx/timeouts retry with exponential backoff; other 4xx are permanent.
-import { isUniqueViolation } from '@/lib/db';
 import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
+import { recordEffect } from '@/workers/record-effect';
 import { syncCrmContact, type SyncCrmContactPayload } from '@/workers/crm/sync-crm-contact.contract';
 import { callProvider } from '@/workers/providers/http-provider';
 import { PermanentProviderError } from '@/workers/providers/provider-errors';
@@ -32,15 +32,10 @@ export async function syncCrmContactHandler(
     signal: ctx.signal,
   });
   // Read and validate: an answer without a contact id is the CRM's bug, not something to record.
-  if (typeof contact.id !== 'string' || contact.id === '') {
+  const crmContactId = contact.id;
+  if (typeof crmContactId !== 'string' || crmContactId === '') {
     throw new PermanentProviderError('crm', 'answered without a contact id');
   }
 
-  try {
-    await ctx.db.crmContact.create({ data: { userId, crmContactId: contact.id } });
-  } catch (error) {
-    if (isUniqueViolation(error)) return { status: 'already-done' };
-    throw error;
-  }
-  return { status: 'applied', detail: { crmContactId: contact.id } };
+  return recordEffect(() => ctx.db.crmContact.create({ data: { userId, crmContactId } }), { crmContactId });
 }

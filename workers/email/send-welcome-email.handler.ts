@@ -5,8 +5,8 @@
 //   SMTP server (and the mock) can recognise a resend after a crash between send and record.
 // Retries: transient SMTP failures retry with exponential backoff (see the contract); a 5xx reply
 //   is permanent.
-import { isUniqueViolation } from '@/lib/db';
 import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
+import { recordEffect } from '@/workers/record-effect';
 import type { SendWelcomeEmailPayload } from '@/workers/email/send-welcome-email.contract';
 import { sendMail } from '@/workers/providers/smtp-mailer';
 
@@ -37,13 +37,7 @@ export async function sendWelcomeEmailHandler(
     html: `<p>Hi ${escapeHtml(user.name)},</p><p>Thanks for signing up. <a href="${verifyUrl}">Confirm your email address</a>.</p>`,
   });
 
-  try {
-    await ctx.db.welcomeEmail.create({ data: { userId, messageId } });
-  } catch (error) {
-    if (isUniqueViolation(error)) return { status: 'already-done' };
-    throw error;
-  }
-  return { status: 'applied', detail: { messageId } };
+  return recordEffect(() => ctx.db.welcomeEmail.create({ data: { userId, messageId } }), { messageId });
 }
 
 function escapeHtml(text: string): string {
