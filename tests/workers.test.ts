@@ -70,31 +70,33 @@ describe('workers', () => {
 
   describe('when the analytics provider is flaky', () => {
     it('retries the failed sends and completes every event, each counted once', async () => {
+      const recordsOf = async (users: string[]) =>
+        (await stack.inspect('analytics')).filter((record) => users.some((id) => record.key.includes(id)));
       const failuresOf = async (users: string[]) =>
-        (await stack.inspect('analytics'))
-          .filter((record) => users.some((id) => record.key.includes(id)))
-          .reduce((sum, record) => sum + record.failures, 0);
+        (await recordsOf(users)).reduce((sum, record) => sum + record.failures, 0);
 
+      // With 20 jobs at a 50% failure rate, "no attempt failed" has a chance of 2^-20.
+      const count = 20;
       await stack.setFault('analytics', { mode: 'flaky', failureRate: 0.5 });
       let users: string[] = [];
       try {
-        users = await Promise.all(Array.from({ length: 8 }, () => signUp()));
-        // Flaky until a few sends have failed, then healthy: the failed ones must be retried.
-        // Staying flaky for the whole test would make its duration a matter of luck, since a
-        // job's fifth consecutive failure already waits 16 s for its next attempt.
-        await waitFor(async () => (await failuresOf(users)) >= 3, { what: 'three injected failures' });
+        users = await Promise.all(Array.from({ length: count }, () => signUp()));
+        // Flaky until every job has been tried once, then healthy: the failed ones must be
+        // retried. Staying flaky throughout would make the test's duration a matter of luck,
+        // since a job's fifth failure in a row already waits 16 s for its next attempt.
+        await waitFor(async () => (await recordsOf(users)).length === count, { what: 'a first attempt of every job' });
       } finally {
         await stack.setFault('analytics', { mode: 'up' });
       }
+      expect(await failuresOf(users)).toBeGreaterThan(0);
 
       await waitFor(
-        async () => (await stack.db.analyticsEvent.count({ where: { userId: { in: users } } })) === users.length,
-        { what: 'eight analytics events', timeoutMs: 25_000 },
+        async () => (await stack.db.analyticsEvent.count({ where: { userId: { in: users } } })) === count,
+        { what: 'every analytics event', timeoutMs: 25_000 },
       );
-      const records = (await stack.inspect('analytics')).filter((record) => users.some((id) => record.key.includes(id)));
-      expect(records).toHaveLength(users.length);
+      const records = await recordsOf(users);
+      expect(records).toHaveLength(count);
       expect(records.every((record) => record.deliveries === 1)).toBe(true);
-      expect(await failuresOf(users)).toBeGreaterThanOrEqual(3);
       for (const userId of users) {
         const job = await stack.queues.analytics.getJob(trackSignupEvent.jobId({ userId }));
         expect(await job?.getState()).toBe('completed');
