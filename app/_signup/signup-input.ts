@@ -39,6 +39,9 @@ export const signupInput = z.object({
 export type SignupInput = z.output<typeof signupInput>;
 export type FieldErrors = Record<string, string>;
 
+/** Said for a taken email, whichever way the signup arrived; nothing about the existing account. */
+export const DUPLICATE_EMAIL_ERRORS: Readonly<FieldErrors> = { email: 'An account with this email already exists.' };
+
 export function parseSignupInput(raw: unknown): { ok: true; input: SignupInput } | { ok: false; errors: FieldErrors } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, errors: { body: 'Expected a JSON object with name, email and optional workspace.' } };

@@ -6,7 +6,12 @@ import type { Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
 import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
-import { parseSignupInput, type FieldErrors, type SignupInput } from '@/app/_signup/signup-input';
+import {
+  DUPLICATE_EMAIL_ERRORS,
+  parseSignupInput,
+  type FieldErrors,
+  type SignupInput,
+} from '@/app/_signup/signup-input';
 
 /** CONTRACT.md: a signup body is small; anything larger is refused before it is read whole. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -33,7 +38,7 @@ export async function handleSignupRequest(request: Request, deps: SignupDeps): P
       return Response.json({ id: outcome.userId, statusUrl }, { status: 201, headers: { location: statusUrl } });
     }
     case 'duplicate':
-      return Response.json({ errors: { email: 'An account with this email already exists.' } }, { status: 409 });
+      return Response.json({ errors: DUPLICATE_EMAIL_ERRORS }, { status: 409 });
     case 'unavailable':
       return unavailable(outcome.error, deps.log);
   }

@@ -5,6 +5,7 @@
 // simply not done, with nothing to retry it: the shared fate of a coupled request path.
 import { insertUser, newToken, statusPath } from '@/app/_signup/create-signup';
 import { readSignupRequest, unavailable, type SignupDeps } from '@/app/_signup/signup-request';
+import { DUPLICATE_EMAIL_ERRORS } from '@/app/_signup/signup-input';
 import { isUniqueViolation } from '@/lib/db';
 import type { HandlerContext } from '@/workers/handler-context';
 import { JOB_DEFINITIONS } from '@/workers/handlers';
@@ -24,7 +25,7 @@ export async function handleSyncSignupRequest(
     await insertUser(deps.db, input, { userId, statusToken });
   } catch (error) {
     if (isUniqueViolation(error)) {
-      return Response.json({ errors: { email: 'An account with this email already exists.' } }, { status: 409 });
+      return Response.json({ errors: DUPLICATE_EMAIL_ERRORS }, { status: 409 });
     }
     return unavailable(error, deps.log);
   }

@@ -6,7 +6,7 @@ import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress } from '@/app/_signup/rate-limiter';
-import { parseSignupInput, type FieldErrors } from '@/app/_signup/signup-input';
+import { DUPLICATE_EMAIL_ERRORS, parseSignupInput, type FieldErrors } from '@/app/_signup/signup-input';
 import { webRuntime } from '@/app/_signup/web-runtime';
 
 type Field = 'name' | 'email' | 'workspace';
@@ -44,7 +44,7 @@ export async function submitSignup(_previous: SignupFormState, formData: FormDat
   const outcome = await createSignup(parsed.input, runtime);
   switch (outcome.status) {
     case 'duplicate':
-      return { values, errors: { email: 'An account with this email already exists.' } };
+      return { values, errors: { ...DUPLICATE_EMAIL_ERRORS } };
     case 'unavailable':
       runtime.log.error('signup could not be saved', {
         error: outcome.error instanceof Error ? outcome.error.message.split('\n')[0] : String(outcome.error),
