@@ -48,6 +48,17 @@ const envSchema = z
     // stuck worker. 10 s is well above the mocks' `slow` latencies used in demos (≤ 3 s).
     PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     WORKER_SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(0).default(10_000),
+    // Overrides of every queue's lock settings (start-workers.ts), for tests and demos that want a
+    // crashed worker's jobs back sooner than in production.
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).optional(),
+    WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).optional(),
+    // `off` lets every job hit a dead provider on its own: only for measuring what breakers save.
+    CIRCUIT_BREAKERS: z.enum(['on', 'off']).default('on'),
+    ALERT_WEBHOOK_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+    // Dead letters grouped into one alert per window (a burst of 1,000 is one alert).
+    ALERT_WINDOW_MS: z.coerce.number().int().min(100).default(30_000),
+    // Replays enter the queue at most this fast, per replay request, like SQS redrive velocity.
+    REPLAY_PER_SECOND: z.coerce.number().positive().default(10),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -59,6 +70,10 @@ const envSchema = z
     admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD },
     workerQueues: env.WORKER_QUEUES,
     workerShutdownDeadlineMs: env.WORKER_SHUTDOWN_DEADLINE_MS,
+    lockOverrides: { lockDurationMs: env.WORKER_LOCK_DURATION_MS, stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS },
+    circuitBreakers: env.CIRCUIT_BREAKERS === 'on',
+    alerts: { webhookUrl: env.ALERT_WEBHOOK_URL, windowMs: env.ALERT_WINDOW_MS },
+    replayPerSecond: env.REPLAY_PER_SECOND,
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     mocks: {
       host: env.MOCKS_HOST,
@@ -108,6 +123,7 @@ export function childProcessEnv(config: Config): Record<string, string> & { NODE
     MOCKS_HTTP_PORT: String(config.mocks.httpPort),
     MOCKS_SMTP_PORT: String(config.mocks.smtpPort),
     PROVIDER_TIMEOUT_MS: String(config.providers.timeoutMs),
+    CIRCUIT_BREAKERS: config.circuitBreakers ? 'on' : 'off',
   };
 }
 

@@ -12,6 +12,8 @@ import { UnrecoverableError } from 'bullmq';
 
 let stack: TestStack;
 let ctx: HandlerContext;
+/** Handlers alone: no queue to rate-limit, no breaker. */
+const noControls = { rateLimit: async () => undefined };
 
 beforeAll(async () => {
   stack = await startTestStack({ PROVIDER_TIMEOUT_MS: '500' });
@@ -105,7 +107,7 @@ describe.each(SIGNUP_JOBS.map((contract) => contract.name))('%s', (name) => {
       await stack.setFault(PROVIDER_OF[name] as string, { mode: 'reject' });
       try {
         await expect(run(name, userId)).rejects.toBeInstanceOf(PermanentProviderError);
-        await expect(processJob({ name, data: { userId } }, ctx)).rejects.toBeInstanceOf(UnrecoverableError);
+        await expect(processJob({ name, data: { userId } }, ctx, noControls)).rejects.toBeInstanceOf(UnrecoverableError);
       } finally {
         await stack.setFault(PROVIDER_OF[name] as string, { mode: 'up' });
       }
@@ -166,13 +168,13 @@ describe('HTTP provider calls', () => {
 
 describe('processJob', () => {
   it('fails permanently on a payload that does not match the contract', async () => {
-    await expect(processJob({ name: sendWelcomeEmail.name, data: { userId: 'not-a-uuid' } }, ctx)).rejects.toBeInstanceOf(
+    await expect(processJob({ name: sendWelcomeEmail.name, data: { userId: 'not-a-uuid' } }, ctx, noControls)).rejects.toBeInstanceOf(
       UnrecoverableError,
     );
   });
 
   it('fails permanently on a job name no handler knows', async () => {
-    await expect(processJob({ name: 'mine-bitcoin', data: {} }, ctx)).rejects.toThrow(/no handler/);
+    await expect(processJob({ name: 'mine-bitcoin', data: {} }, ctx, noControls)).rejects.toThrow(/no handler/);
   });
 });
 

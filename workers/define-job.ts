@@ -4,6 +4,8 @@
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { QueueName } from '@/lib/config';
+import type { ProviderName } from '@/workers/providers/provider-errors';
+import { RETRY_BACKOFF_TYPE, RETRY_POLICIES } from '@/workers/retry-policy';
 
 export interface JobContract<Payload extends Record<string, unknown> = Record<string, unknown>> {
   readonly queue: QueueName;
@@ -15,6 +17,14 @@ export interface JobContract<Payload extends Record<string, unknown> = Record<st
    * It is also the base of the idempotency key sent to the provider.
    */
   jobId(payload: Payload): string;
+  /** The third party the job calls; its circuit breaker guards the queue. */
+  readonly provider: ProviderName;
+  /**
+   * Longest one attempt may run. Past it the attempt's AbortSignal fires, the provider call is
+   * aborted, and the attempt fails as transient: a hung provider costs one timeout, not a worker.
+   */
+  readonly timeoutMs: number;
+  /** Defaults: the queue's retry policy (retry-policy.ts) and RETENTION. */
   readonly options: JobsOptions;
 }
 
@@ -28,9 +38,13 @@ export const RETENTION: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> =
 };
 
 export function defineJob<Payload extends Record<string, unknown>>(
-  contract: JobContract<Payload>,
+  contract: Omit<JobContract<Payload>, 'options'> & { options?: JobsOptions },
 ): JobContract<Payload> {
-  return Object.freeze({ ...contract, options: { ...RETENTION, ...contract.options } });
+  const retry: JobsOptions = {
+    attempts: RETRY_POLICIES[contract.queue].attempts,
+    backoff: { type: RETRY_BACKOFF_TYPE },
+  };
+  return Object.freeze({ ...contract, options: { ...RETENTION, ...retry, ...contract.options } });
 }
 
 /** What the outbox stores for one job; plain JSON only (ids, never personal data). */

@@ -1,25 +1,47 @@
 // Starts one BullMQ Worker per queue this process serves (WORKER_QUEUES), so each queue can run in
-// its own process and scale out on its own. A job a crashed or hung worker abandons comes back:
-// its lock expires and BullMQ's stalled-job check returns it to the queue for another worker.
-import { Worker, type Processor } from 'bullmq';
+// its own process and scale out on its own.
+//
+// The reaper is BullMQ's lock: a worker holds a lock on each running job and renews it every
+// lockDuration / 2. A worker that crashes or hangs stops renewing; after lockDuration the lock
+// expires, and the next stalled-job check (every stalledInterval, run by any live worker) puts the
+// job back in the queue. A job that stalls more than maxStalledCount times is failed and
+// dead-lettered instead of crashing worker after worker.
+import { Queue, Worker, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { queuePrefix } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
+import { recordFailuresOf } from '@/workers/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/handler-context';
 import { processJob } from '@/workers/process-job';
+import { providerBreaker } from '@/workers/provider-breaker';
+import { backoffDelayMs, RETRY_POLICIES } from '@/workers/retry-policy';
+
+export interface QueueRuntime {
+  /** Jobs in flight per worker process. */
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+}
 
 /**
- * Jobs in flight per worker process. Email and analytics are light network calls; the CRM is the
- * slowest API we call; avatar rendering is CPU-bound, so one per core (these machines have two).
+ * Per queue. Email and analytics are light network calls; the CRM is the slowest API we call;
+ * avatar rendering is CPU-bound, so one per core (these machines have two). Locks are renewed
+ * while a job runs however long it takes, so lockDuration bounds only how long a crashed worker's
+ * jobs sit unnoticed: 15 s plus a 5 s check brings them back within ~20 s, and 15 s is far longer
+ * than any pause of a worker's event loop (CPU work runs in the avatar sandbox). A job that stalls
+ * twice is probably what kills its worker (an avatar that exhausts memory): it is failed rather
+ * than handed to a third victim. Network jobs get one more chance, since a deploy can kill two
+ * workers in a row.
  */
-export const DEFAULT_CONCURRENCY: Readonly<Record<QueueName, number>> = {
-  email: 20,
-  crm: 5,
-  avatar: 2,
-  analytics: 20,
+export const QUEUE_RUNTIME: Readonly<Record<QueueName, QueueRuntime>> = {
+  email: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
+  crm: { concurrency: 5, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
+  avatar: { concurrency: 2, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 2 },
+  analytics: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
 };
 
 const SANDBOXED_PROCESSORS: Partial<Record<QueueName, URL>> = {
@@ -46,23 +68,37 @@ export function startWorkers({
   concurrency?: Partial<Record<QueueName, number>>;
 }): RunningWorkers {
   const context = createHandlerContext(config, db);
-  const inProcess: Processor = (job, _token, signal) => processJob(job, { ...context, signal });
+  const queues: Queue[] = [];
 
-  const workers = config.workerQueues.map((queue) => {
-    const sandbox = SANDBOXED_PROCESSORS[queue];
-    const worker = new Worker(queue, sandbox ?? inProcess, {
+  const workers = config.workerQueues.map((name) => {
+    const prefix = queuePrefix(config.queuePrefix, name);
+    const queue = new Queue(name, { connection, prefix });
+    queue.on('error', () => undefined);
+    queues.push(queue);
+    const breaker = config.circuitBreakers ? providerBreaker(name, config, connection, log) : undefined;
+    const runtime = QUEUE_RUNTIME[name];
+
+    const sandbox = SANDBOXED_PROCESSORS[name];
+    const inProcess: Processor = (job, _token, signal) =>
+      processJob(job, context, { rateLimit: (ms) => queue.rateLimit(ms), breaker, signal });
+
+    const worker = new Worker(name, sandbox ?? inProcess, {
       connection,
-      prefix: queuePrefix(config.queuePrefix, queue),
-      concurrency: concurrency[queue] ?? DEFAULT_CONCURRENCY[queue],
+      prefix,
+      concurrency: concurrency[name] ?? runtime.concurrency,
+      lockDuration: config.lockOverrides.lockDurationMs ?? runtime.lockDurationMs,
+      stalledInterval: config.lockOverrides.stalledIntervalMs ?? runtime.stalledIntervalMs,
+      maxStalledCount: runtime.maxStalledCount,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]) },
       // tsx loads the TypeScript processor in the child; the child rebuilds this process's config.
       workerForkOptions: { execArgv: ['--import', 'tsx'], env: childProcessEnv(config) },
     });
     worker.on('completed', (job, outcome: { status?: string } | undefined) =>
-      log.info('job completed', { queue, job: job.name, id: job.id, outcome: outcome?.status }),
+      log.info('job completed', { queue: name, job: job.name, id: job.id, outcome: outcome?.status }),
     );
     worker.on('failed', (job, error) =>
-      log.warn('job failed', {
-        queue,
+      log.warn(job?.finishedOn ? 'job dead-lettered' : 'job failed; will retry', {
+        queue: name,
         job: job?.name,
         id: job?.id,
         attempt: job?.attemptsMade,
@@ -71,8 +107,9 @@ export function startWorkers({
       }),
     );
     worker.on('error', (error) => {
-      if (!isConnectionError(error)) log.error('worker error', { queue, error: error.message });
+      if (!isConnectionError(error)) log.error('worker error', { queue: name, error: error.message });
     });
+    recordFailuresOf(worker, queue, { db, log });
     return worker;
   });
 
@@ -93,7 +130,10 @@ export function startWorkers({
           new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
         ]);
       }
+      await Promise.race([
+        Promise.all(queues.map((queue) => queue.close())),
+        new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+      ]);
     },
   };
 }
-

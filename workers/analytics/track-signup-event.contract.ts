@@ -5,8 +5,10 @@ export const trackSignupEvent = defineJob({
   queue: 'analytics',
   name: 'track-signup-event',
   payload: z.object({ userId: z.uuid() }),
+  provider: 'analytics',
+  // One small request; anything slower is a sick provider.
+  timeoutMs: 15_000,
   jobId: ({ userId }) => `track-signup-event-${userId}`,
-  options: { attempts: 10, backoff: { type: 'exponential', delay: 1_000 } },
 });
 export type TrackSignupEventPayload = z.output<typeof trackSignupEvent.payload>;
 

@@ -1,16 +1,39 @@
 // The avatar queue's sandboxed processor: BullMQ runs this file in a child process, so rendering
 // PNGs (CPU work) can never block the parent worker's event loop, lock renewals included. The
-// child builds its own database pool and context from the environment its parent handed down.
-import type { SandboxedJob } from 'bullmq';
+// child builds its own database pool, Valkey connection and context from the environment its
+// parent handed down (lib/config.ts childProcessEnv).
+import { Queue, type SandboxedJob } from 'bullmq';
 import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
+import { createLogger } from '@/lib/log';
+import { queuePrefix } from '@/lib/queues';
+import { createWorkerConnection } from '@/lib/valkey';
 import { createHandlerContext, type HandlerContext } from '@/workers/handler-context';
-import { processJob } from '@/workers/process-job';
+import { processJob, type JobControls } from '@/workers/process-job';
+import { providerBreaker } from '@/workers/provider-breaker';
 
-let context: HandlerContext | undefined;
+let child: { context: HandlerContext; controls: Omit<JobControls, 'signal'> } | undefined;
+
+function childRuntime() {
+  if (!child) {
+    const settings = config();
+    const log = createLogger('avatar-sandbox');
+    const connection = createWorkerConnection(settings.valkeyUrl, log);
+    const queue = new Queue('avatar', { connection, prefix: queuePrefix(settings.queuePrefix, 'avatar') });
+    queue.on('error', () => undefined);
+    child = {
+      // One small pool per child: it runs one job at a time.
+      context: createHandlerContext(settings, createDb(settings.databaseUrl, { maxConnections: 2 })),
+      controls: {
+        rateLimit: (ms) => queue.rateLimit(ms),
+        breaker: settings.circuitBreakers ? providerBreaker('avatar', settings, connection, log) : undefined,
+      },
+    };
+  }
+  return child;
+}
 
 export default async function generateAvatarSandbox(job: SandboxedJob) {
-  // One small pool per child: it runs one job at a time.
-  context ??= createHandlerContext(config(), createDb(config().databaseUrl, { maxConnections: 2 }));
-  return processJob(job, context);
+  const { context, controls } = childRuntime();
+  return processJob(job, context, controls);
 }

@@ -35,7 +35,7 @@ export async function sendWelcomeEmailHandler(
     subject: 'Welcome! Please confirm your email',
     text: `Hi ${user.name},\n\nThanks for signing up. Confirm your email address here:\n${verifyUrl}\n`,
     html: `<p>Hi ${escapeHtml(user.name)},</p><p>Thanks for signing up. <a href="${verifyUrl}">Confirm your email address</a>.</p>`,
-  });
+  }, ctx.signal);
 
   return recordEffect(() => ctx.db.welcomeEmail.create({ data: { userId, messageId } }), { messageId });
 }

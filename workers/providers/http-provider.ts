@@ -44,7 +44,11 @@ export async function callProvider<Response>({
       signal: abort,
     });
   } catch (cause) {
-    const reason = timeout.aborted ? `no answer within ${timeoutMs} ms` : signal?.aborted ? 'cancelled' : 'unreachable';
+    const reason = timeout.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : signal?.aborted
+        ? `cancelled: ${abortReason(signal)}`
+        : 'unreachable';
     throw new TransientProviderError(provider, `${method} ${new URL(url).pathname} ${reason}`, { cause });
   }
 
@@ -58,4 +62,10 @@ export async function callProvider<Response>({
   }
   if (response.status >= 500 || response.status === 408) throw new TransientProviderError(provider, what);
   throw new PermanentProviderError(provider, what);
+}
+
+/** Why a job's signal fired: its deadline (JobTimeoutError), a cancel request, or shutdown. */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
 }

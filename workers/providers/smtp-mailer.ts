@@ -1,6 +1,7 @@
 // Sends mail over real SMTP with nodemailer, and classifies SMTP failures: 4xx replies and
 // connection problems are transient, 5xx replies are permanent.
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import { abortReason } from '@/workers/providers/http-provider';
 import { PermanentProviderError, TransientProviderError } from '@/workers/providers/provider-errors';
 
 export type Mailer = Transporter;
@@ -21,10 +22,13 @@ export function createMailer({ host, port, timeoutMs }: { host: string; port: nu
   });
 }
 
-export async function sendMail(mailer: Mailer, message: SendMailOptions): Promise<void> {
+export async function sendMail(mailer: Mailer, message: SendMailOptions, signal?: AbortSignal): Promise<void> {
   try {
-    await mailer.sendMail(message);
+    // nodemailer takes no AbortSignal; the socket timeouts above bound the send itself, and the
+    // race lets a job's deadline or cancel end the attempt at once.
+    await abortable(mailer.sendMail(message), signal);
   } catch (cause) {
+    if (signal?.aborted) throw new TransientProviderError('smtp', `cancelled: ${abortReason(signal)}`, { cause });
     const responseCode = (cause as { responseCode?: unknown }).responseCode;
     const reason = cause instanceof Error ? cause.message : String(cause);
     if (typeof responseCode === 'number' && responseCode >= 500) {
@@ -32,4 +36,14 @@ export async function sendMail(mailer: Mailer, message: SendMailOptions): Promis
     }
     throw new TransientProviderError('smtp', `failed: ${reason}`, { cause });
   }
+}
+
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

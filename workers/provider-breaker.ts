@@ -1,0 +1,27 @@
+// The circuit breaker guarding a queue's provider, shared through Valkey with every other worker
+// process (circuit-breaker.ts), with its state changes logged.
+import type { Redis } from 'ioredis';
+import type { Config, QueueName } from '@/lib/config';
+import type { Logger } from '@/lib/log';
+import { CircuitBreaker } from '@/workers/circuit-breaker';
+import { JOB_DEFINITIONS } from '@/workers/handlers';
+
+/** The breaker of the provider this queue's jobs call, shared with every other worker process. */
+export function providerBreaker(queue: QueueName, config: Config, connection: Redis, log: Logger): CircuitBreaker {
+  const provider = [...JOB_DEFINITIONS.values()].find((definition) => definition.contract.queue === queue)?.contract
+    .provider;
+  if (!provider) throw new Error(`no job contract for queue ${queue}`);
+  return new CircuitBreaker({
+    redis: connection,
+    provider,
+    keyPrefix: config.queuePrefix,
+    onTransition: (from, to, snapshot) =>
+      log.warn('circuit breaker changed state', {
+        provider,
+        from,
+        to,
+        callsInWindow: snapshot.callsInWindow,
+        failuresInWindow: snapshot.failuresInWindow,
+      }),
+  });
+}
