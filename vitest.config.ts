@@ -12,7 +12,7 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'e2e/**', '.next/**'],
     globalSetup: ['tests/global-setup.ts'],
-    env: { NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl() },
+    env: { NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), ADMIN_PASSWORD: 'test-admin-password' },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each file starts its own mocks and queue prefix, so files run in parallel safely.

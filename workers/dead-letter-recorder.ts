@@ -30,7 +30,9 @@ export function recordFailuresOf(worker: Worker, queue: Queue, { db, log }: { db
 }
 
 async function recordFailure(job: Job, error: Error, { db, queue }: { db: Db; queue: Queue }): Promise<void> {
-  const entry: AttemptError = { attempt: job.attemptsMade, error: error.message, at: new Date().toISOString() };
+  // BullMQ's own time for a final failure, so the dead letter's times agree with the job's.
+  const at = new Date(job.finishedOn ?? Date.now()).toISOString();
+  const entry: AttemptError = { attempt: job.attemptsMade, error: error.message, at };
   await job.log(JSON.stringify(entry));
   // finishedOn is set only when BullMQ failed the job for good; a retry leaves it unset.
   if (!job.finishedOn) return;

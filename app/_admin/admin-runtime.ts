@@ -1,0 +1,10 @@
+// What the admin routes need from this process, on top of the web runtime.
+import 'server-only';
+import type { DeadLetterDeps } from '@/app/_admin/dead-letter-requests';
+import { webRuntime } from '@/app/_signup/web-runtime';
+import { config } from '@/lib/config';
+
+export function deadLetterDeps(): DeadLetterDeps {
+  const { db, queues } = webRuntime();
+  return { db, queues, admin: config().admin, replayPerSecond: config().replayPerSecond };
+}

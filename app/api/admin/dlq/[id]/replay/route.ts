@@ -1,0 +1,8 @@
+import { deadLetterDeps } from '@/app/_admin/admin-runtime';
+import { replayDeadLettersRequest } from '@/app/_admin/dead-letter-requests';
+
+export const dynamic = 'force-dynamic';
+
+export async function POST(request: Request, { params }: { params: Promise<{ id: string }> }): Promise<Response> {
+  return replayDeadLettersRequest(request, deadLetterDeps(), (await params).id);
+}

@@ -1,0 +1,8 @@
+import { deadLetterDeps } from '@/app/_admin/admin-runtime';
+import { listDeadLettersRequest } from '@/app/_admin/dead-letter-requests';
+
+export const dynamic = 'force-dynamic';
+
+export function GET(request: Request): Promise<Response> {
+  return listDeadLettersRequest(request, deadLetterDeps());
+}
