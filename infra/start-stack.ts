@@ -18,6 +18,8 @@ const next = 'node_modules/next/dist/bin/next';
 const STOP_DEADLINE_MS = settings.workerShutdownDeadlineMs + 5_000;
 
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: dev ? 'development' : 'production' };
+// Dead-letter alerts go to the mock providers' `alerts` endpoint, where /__inspect/alerts shows them.
+env.ALERT_WEBHOOK_URL ??= `${settings.providers.httpBaseUrl}/alerts`;
 if (!settings.admin.password) {
   env.ADMIN_PASSWORD = randomBytes(12).toString('base64url');
   console.log(`[stack] ADMIN_PASSWORD was not set; generated one for this run: ${env.ADMIN_PASSWORD}`);

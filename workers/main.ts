@@ -1,10 +1,11 @@
 // Entry point of a worker process (`npm run workers`): the queues named in WORKER_QUEUES, plus the
-// outbox relay. Runs apart from the web process so the two scale and fail independently.
+// outbox relay and the dead-letter alerter (each safe to run in every process). Runs apart from the web process so the two scale and fail independently.
 import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { createLogger } from '@/lib/log';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
+import { startDeadLetterAlerts } from '@/workers/dead-letter-alerts';
 import { startOutboxRelay } from '@/workers/outbox-relay';
 import { startWorkers } from '@/workers/start-workers';
 
@@ -19,6 +20,10 @@ const running = startWorkers({ config: settings, db, connection: workerConnectio
 const relayConnection = createProducerConnection(settings.valkeyUrl, log);
 const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
 const relay = startOutboxRelay({ db, queues: relayQueues, log });
+const alerts = startDeadLetterAlerts(
+  { db, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
+  { windowMs: settings.alerts.windowMs },
+);
 
 log.info('worker started', { queues: settings.workerQueues.join(','), pid: process.pid });
 
@@ -27,7 +32,7 @@ async function shutdown(signal: string) {
   if (shuttingDown) return;
   shuttingDown = true;
   log.info('shutting down', { signal, deadlineMs: settings.workerShutdownDeadlineMs });
-  await relay.stop();
+  await Promise.all([relay.stop(), alerts.stop()]);
   await running.close(settings.workerShutdownDeadlineMs);
   await closeQueueSet(relayQueues);
   relayConnection.disconnect();

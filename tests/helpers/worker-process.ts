@@ -16,6 +16,8 @@ export async function startWorkerProcess(config: Config, env: Record<string, str
       ...childProcessEnv(config),
       WORKER_QUEUES: config.workerQueues.join(','),
       WORKER_SHUTDOWN_DEADLINE_MS: String(config.workerShutdownDeadlineMs),
+      // Other test files' dead letters live in the same database; this process must not alert them.
+      ALERT_WINDOW_MS: String(60 * 60 * 1_000),
       ...(config.lockOverrides.lockDurationMs ? { WORKER_LOCK_DURATION_MS: String(config.lockOverrides.lockDurationMs) } : {}),
       ...(config.lockOverrides.stalledIntervalMs ? { WORKER_STALLED_INTERVAL_MS: String(config.lockOverrides.stalledIntervalMs) } : {}),
       ...env,
