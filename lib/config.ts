@@ -59,6 +59,9 @@ const envSchema = z
     ALERT_WINDOW_MS: z.coerce.number().int().min(100).default(30_000),
     // Replays enter the queue at most this fast, per replay request, like SQS redrive velocity.
     REPLAY_PER_SECOND: z.coerce.number().positive().default(10),
+    // How often the reconciler compares PostgreSQL with the queues (workers/reconciler.ts); 0 turns
+    // it off, for processes that share a database with others' queues (the test suite's workers).
+    RECONCILE_EVERY_MS: z.coerce.number().int().min(0).default(60_000),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -74,6 +77,7 @@ const envSchema = z
     circuitBreakers: env.CIRCUIT_BREAKERS === 'on',
     alerts: { webhookUrl: env.ALERT_WEBHOOK_URL, windowMs: env.ALERT_WINDOW_MS },
     replayPerSecond: env.REPLAY_PER_SECOND,
+    reconcileEveryMs: env.RECONCILE_EVERY_MS,
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     mocks: {
       host: env.MOCKS_HOST,

@@ -1,5 +1,8 @@
 // Entry point of a worker process (`npm run workers`): the queues named in WORKER_QUEUES, plus the
-// outbox relay and the dead-letter alerter (each safe to run in every process). Runs apart from the web process so the two scale and fail independently.
+// outbox relay, the reconciler's worker and the dead-letter alerter (each safe to run in every
+// process: the relay and the alerter claim rows with SKIP LOCKED, and the reconciler's job
+// scheduler runs once per interval across all of them). Runs apart from the web process so the
+// two scale and fail independently.
 import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { createLogger } from '@/lib/log';
@@ -7,6 +10,7 @@ import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { startDeadLetterAlerts } from '@/workers/dead-letter-alerts';
 import { startOutboxRelay } from '@/workers/outbox-relay';
+import { startReconcilerWorker } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
 
 const settings = config();
@@ -20,6 +24,13 @@ const running = startWorkers({ config: settings, db, connection: workerConnectio
 const relayConnection = createProducerConnection(settings.valkeyUrl, log);
 const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
 const relay = startOutboxRelay({ db, queues: relayQueues, log });
+const reconciler =
+  settings.reconcileEveryMs > 0
+    ? startReconcilerWorker(
+        { config: settings, db, connection: workerConnection, queues: relayQueues, log },
+        { everyMs: settings.reconcileEveryMs },
+      )
+    : undefined;
 const alerts = startDeadLetterAlerts(
   { db, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
   { windowMs: settings.alerts.windowMs },
@@ -34,6 +45,7 @@ async function shutdown(signal: string) {
   log.info('shutting down', { signal, deadlineMs: settings.workerShutdownDeadlineMs });
   await Promise.all([relay.stop(), alerts.stop()]);
   await running.close(settings.workerShutdownDeadlineMs);
+  await reconciler?.close();
   await closeQueueSet(relayQueues);
   relayConnection.disconnect();
   workerConnection.disconnect();

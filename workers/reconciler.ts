@@ -128,7 +128,7 @@ function candidates(
   return db.$queryRaw<CandidateRow[]>`
     WITH recent AS (
       SELECT o.id, o.queue, o.job_name, o.job_id, o.payload,
-             CASE WHEN o.payload->>'userId' ~ ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id
+             CASE WHEN o.payload->>'userId' ~* ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id
         FROM outbox_messages o
        WHERE o.dispatched_at IS NOT NULL
          -- A row is dispatched after it is created, so this bound is implied by the next one; it
@@ -177,7 +177,7 @@ async function accountFor(
   if (lost.length > 0) await enqueueRows(queues, lost);
   let deadLettersWritten = 0;
   for (const { row, job } of failed) {
-    if (await writeMissingDeadLetter(db, queues[row.queue], job)) deadLettersWritten += 1;
+    if (await writeMissingDeadLetter(db, queues[row.queue], row.jobId, job)) deadLettersWritten += 1;
   }
   return { reenqueued: lost.length, deadLettersWritten };
 }
@@ -186,9 +186,9 @@ async function accountFor(
  * A failed job whose dead letters were all replayed may still be this very failure, if the replay
  * has not yet removed it: writing it again would add nothing, so it is not counted.
  */
-async function writeMissingDeadLetter(db: Db, queue: Queue, job: Job): Promise<boolean> {
+async function writeMissingDeadLetter(db: Db, queue: Queue, jobId: string, job: Job): Promise<boolean> {
   const failedAt = new Date(job.finishedOn ?? Date.now());
-  const known = await db.deadLetter.findFirst({ where: { jobId: job.id, failedAt }, select: { id: true } });
+  const known = await db.deadLetter.findFirst({ where: { jobId, failedAt }, select: { id: true } });
   if (known) return false;
   await writeDeadLetter(db, queue, job);
   return true;
@@ -269,8 +269,10 @@ export function startReconcilerWorker(
       stopping.abort();
       // worker.close() waits forever if Valkey is gone (ENVIRONMENT.md); a pass cut short is
       // simply done again by the next one.
-      const deadline = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
-      await Promise.race([worker.close(), deadline(config.workerShutdownDeadlineMs)]);
+      const deadline = (ms: number) => new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
+      if ((await Promise.race([worker.close(), deadline(config.workerShutdownDeadlineMs)])) === 'late') {
+        await Promise.race([worker.close(true), deadline(1_000)]);
+      }
       await Promise.race([queue.close(), deadline(1_000)]);
     },
   };

@@ -18,6 +18,8 @@ export async function startWorkerProcess(config: Config, env: Record<string, str
       WORKER_SHUTDOWN_DEADLINE_MS: String(config.workerShutdownDeadlineMs),
       // Other test files' dead letters live in the same database; this process must not alert them.
       ALERT_WINDOW_MS: String(60 * 60 * 1_000),
+      // Nor re-enqueue their jobs into this test's queues.
+      RECONCILE_EVERY_MS: '0',
       ...(config.lockOverrides.lockDurationMs ? { WORKER_LOCK_DURATION_MS: String(config.lockOverrides.lockDurationMs) } : {}),
       ...(config.lockOverrides.stalledIntervalMs ? { WORKER_STALLED_INTERVAL_MS: String(config.lockOverrides.stalledIntervalMs) } : {}),
       ...env,
