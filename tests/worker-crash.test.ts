@@ -5,6 +5,7 @@ import { createSignup } from '@/app/_signup/create-signup';
 import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
 import { syncCrmContact } from '@/workers/jobs';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+import { startValkeyProcess } from '@/tests/helpers/valkey-process';
 import { startWorkerProcess } from '@/tests/helpers/worker-process';
 
 let stack: TestStack;
@@ -101,5 +102,23 @@ describe('a worker asked to stop with SIGTERM', () => {
     expect(await crmKeys([userId])).toHaveLength(1);
     await next.close(5_000);
     rescuer = undefined;
+  });
+});
+
+describe('a worker asked to stop while Valkey is gone', () => {
+  it('still exits cleanly within its deadline', async () => {
+    const valkey = await startValkeyProcess();
+    try {
+      const config = { ...stack.config, valkeyUrl: valkey.url, workerShutdownDeadlineMs: 1_000 };
+      const worker = await startWorkerProcess(config);
+      await valkey.stop();
+      await waitFor(() => worker.output().includes('valkey unreachable'), { what: 'the worker to notice' });
+
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited()).toEqual({ code: 0, signal: null });
+      expect(worker.output()).toMatch(/msg=stopped/);
+    } finally {
+      await valkey.stop();
+    }
   });
 });

@@ -43,6 +43,12 @@ async function shutdown(signal: string) {
   if (shuttingDown) return;
   shuttingDown = true;
   log.info('shutting down', { signal, deadlineMs: settings.workerShutdownDeadlineMs });
+  // Every step below has its own deadline; this one is the net under them, so a closing
+  // connection that never answers (Valkey gone mid-shutdown) cannot keep the process alive.
+  setTimeout(() => {
+    log.error('shutdown overran its deadline; exiting');
+    process.exit(1);
+  }, settings.workerShutdownDeadlineMs + 5_000).unref();
   await Promise.all([relay.stop(), alerts.stop()]);
   await running.close(settings.workerShutdownDeadlineMs);
   await reconciler?.close();
