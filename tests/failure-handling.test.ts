@@ -2,10 +2,10 @@
 // both halves of the promise: nothing lost (the effect exists, or a dead letter does) and nothing
 // doubled (one effect row, one contact at the provider).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignup, insertUser, newToken } from '@/app/_signup/create-signup';
+import { insertUser, newToken } from '@/app/_signup/create-signup';
 import { replayDeadLetters } from '@/lib/dead-letters';
 import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
-import { syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { generateAvatar, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 describe('failure handling', () => {
@@ -21,11 +21,6 @@ describe('failure handling', () => {
     await stack.close();
   });
 
-  async function signUp(): Promise<string> {
-    const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues });
-    if (outcome.status !== 'created' || !outcome.dispatched) throw new Error('signup was not dispatched');
-    return outcome.userId;
-  }
   const crmJob = (userId: string) => stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
   const crmRecord = async (userId: string) =>
     (await stack.inspect('crm')).find((record) => record.key === syncCrmContact.jobId({ userId }));
@@ -38,7 +33,7 @@ describe('failure handling', () => {
       await stack.setFault('crm', { mode: 'ratelimit', retryAfterSeconds: 1 });
       let userId = '';
       try {
-        userId = await signUp();
+        userId = await stack.signUp();
         await waitFor(async () => ((await crmRecord(userId))?.failures ?? 0) >= 2, { what: 'two 429s' });
       } finally {
         await stack.setFault('crm', { mode: 'up' });
@@ -53,12 +48,31 @@ describe('failure handling', () => {
     });
   });
 
+  describe('when the storage provider rate-limits the sandboxed avatar processor', () => {
+    it('waits for Retry-After from the child process too, without spending attempts', async () => {
+      await stack.setFault('storage', { mode: 'ratelimit', retryAfterSeconds: 1 });
+      let userId = '';
+      const upload = async () =>
+        (await stack.inspect('storage')).find((record) => record.key === generateAvatar.jobId({ userId }));
+      try {
+        userId = await stack.signUp();
+        await waitFor(async () => ((await upload())?.failures ?? 0) >= 2, { what: 'two 429s' });
+      } finally {
+        await stack.setFault('storage', { mode: 'up' });
+      }
+      await waitFor(async () => (await stack.db.avatar.count({ where: { userId } })) === 1, { what: 'the avatar' });
+      const job = await stack.queues.avatar.getJob(generateAvatar.jobId({ userId }));
+      expect(job?.attemptsMade).toBe(1);
+      expect((await upload())?.deliveries).toBe(1);
+    });
+  });
+
   describe('when the CRM rejects the contact (422)', () => {
     it('dead-letters it after one attempt with its whole failure context, and a replay after the fix applies it once', async () => {
       await stack.setFault('crm', { mode: 'reject' });
       let userId = '';
       try {
-        userId = await signUp();
+        userId = await stack.signUp();
         await waitFor(() => deadLetter(userId), { what: 'a dead letter' });
       } finally {
         await stack.setFault('crm', { mode: 'up' });
@@ -121,7 +135,7 @@ describe('failure handling', () => {
     });
 
     it('replaying a dead letter whose effect already exists completes without a second effect', async () => {
-      const userId = await signUp();
+      const userId = await stack.signUp();
       await waitFor(async () => (await contacts(userId)) === 1, { what: 'the contact' });
       const letter = await stack.db.deadLetter.create({
         data: {
@@ -151,7 +165,7 @@ describe('failure handling', () => {
       await stack.setFault('crm', { mode: 'hang' });
       let userId = '';
       try {
-        userId = await signUp();
+        userId = await stack.signUp();
         await waitFor(async () => ((await crmJob(userId))?.attemptsMade ?? 0) >= 1, { what: 'a timed-out attempt' });
       } finally {
         await stack.setFault('crm', { mode: 'up' });
@@ -178,17 +192,12 @@ describe('job deadlines and cancellation', () => {
     await stack.close();
   });
 
-  async function signUp(): Promise<string> {
-    const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues });
-    if (outcome.status !== 'created') throw new Error('signup failed');
-    return outcome.userId;
-  }
 
   it('aborts an attempt that runs past its job kind\'s deadline, as a transient failure', async () => {
     await stack.setFault('analytics', { mode: 'hang' });
     let userId = '';
     try {
-      userId = await signUp();
+      userId = await stack.signUp();
       const job = () => stack.queues.analytics.getJob(trackSignupEvent.jobId({ userId }));
       await waitFor(async () => ((await job())?.attemptsMade ?? 0) >= 1, {
         what: 'the deadline to fire',
@@ -206,7 +215,7 @@ describe('job deadlines and cancellation', () => {
     let userId = '';
     const crmWorker = workers.workers.find((worker) => worker.name === 'crm');
     try {
-      userId = await signUp();
+      userId = await stack.signUp();
       const id = syncCrmContact.jobId({ userId });
       await waitFor(async () => (await (await stack.queues.crm.getJob(id))?.getState()) === 'active', { what: 'active job' });
       expect(crmWorker?.cancelJob(id, 'operator cancelled it')).toBe(true);

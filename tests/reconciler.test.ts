@@ -7,7 +7,6 @@
 // never touches another file's signups (their jobs would otherwise run here, against these mocks).
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignup } from '@/app/_signup/create-signup';
 import { QUEUE_NAMES } from '@/lib/queues';
 import { SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
 import {
@@ -18,7 +17,7 @@ import {
   type ReconcileOptions,
 } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
-import { jobCounts, quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+import { jobCounts, quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 const DAY_MS = 24 * 60 * 60 * 1_000;
 /** Half the width of a test's window: far wider than a test runs, far narrower than the spread of ages. */
@@ -37,10 +36,9 @@ afterAll(async () => {
 });
 
 async function signUp(): Promise<string> {
-  const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues });
-  if (outcome.status !== 'created' || !outcome.dispatched) throw new Error('signup was not dispatched');
-  users.push(outcome.userId);
-  return outcome.userId;
+  const userId = await stack.signUp();
+  users.push(userId);
+  return userId;
 }
 
 function allJobIds(userIds: string[]): string[] {

@@ -1,10 +1,9 @@
 // The reaper: a worker that dies mid-job loses nothing (its lock expires and another worker runs
 // the job again, applying the effect once), and one asked to stop finishes or hands back its jobs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignup } from '@/app/_signup/create-signup';
 import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
 import { syncCrmContact } from '@/workers/jobs';
-import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess } from '@/tests/helpers/valkey-process';
 import { startWorkerProcess } from '@/tests/helpers/worker-process';
 
@@ -24,11 +23,6 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function signUp(): Promise<string> {
-  const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues });
-  if (outcome.status !== 'created' || !outcome.dispatched) throw new Error('signup was not dispatched');
-  return outcome.userId;
-}
 const state = async (userId: string) => (await stack.queues.crm.getJob(syncCrmContact.jobId({ userId })))?.getState();
 const contacts = (users: string[]) => stack.db.crmContact.count({ where: { userId: { in: users } } });
 const crmKeys = async (users: string[]) =>
@@ -43,7 +37,7 @@ describe('a worker killed with SIGKILL while its job runs', () => {
   it('loses nothing: the job is run again by another worker and its effect exists once', async () => {
     await stack.setFault('crm', { mode: 'slow', latencyMs: 3_000 });
     const victim = await startWorkerProcess(stack.config);
-    const userId = await signUp();
+    const userId = await stack.signUp();
     await waitFor(async () => (await state(userId)) === 'active', { what: 'the job to start' });
 
     victim.child.kill('SIGKILL');
@@ -67,7 +61,7 @@ describe('a worker asked to stop with SIGTERM', () => {
   it('finishes its running jobs before exiting, and none is lost, stuck or doubled', async () => {
     await stack.setFault('crm', { mode: 'slow', latencyMs: 1_000 });
     const worker = await startWorkerProcess(stack.config);
-    const users = await Promise.all(Array.from({ length: 5 }, () => signUp()));
+    const users = await Promise.all(Array.from({ length: 5 }, () => stack.signUp()));
     await waitFor(async () => (await stack.queues.crm.getActiveCount()) > 0, { what: 'running jobs' });
 
     worker.child.kill('SIGTERM');
@@ -89,7 +83,7 @@ describe('a worker asked to stop with SIGTERM', () => {
   it('hands back jobs still running at its shutdown deadline, and another worker completes them once', async () => {
     await stack.setFault('crm', { mode: 'slow', latencyMs: 4_000 });
     const worker = await startWorkerProcess(stack.config, { WORKER_SHUTDOWN_DEADLINE_MS: '300' });
-    const userId = await signUp();
+    const userId = await stack.signUp();
     await waitFor(async () => (await state(userId)) === 'active', { what: 'the job to start' });
 
     worker.child.kill('SIGTERM');

@@ -2,10 +2,9 @@
 // queues, BullMQ Workers (the avatar one in its sandboxed child process) run the handlers against
 // the mock providers, and provider failures are retried until the effect is applied once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignup } from '@/app/_signup/create-signup';
 import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
 import { syncCrmContact, trackSignupEvent } from '@/workers/jobs';
-import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;
 let workers: RunningWorkers;
@@ -18,11 +17,6 @@ afterAll(async () => {
   await stack.close();
 });
 
-async function signUp(): Promise<string> {
-  const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues });
-  if (outcome.status !== 'created' || !outcome.dispatched) throw new Error('signup was not dispatched');
-  return outcome.userId;
-}
 
 async function allEffectsApplied(userId: string): Promise<boolean> {
   const [email, crm, avatar, event] = await Promise.all([
@@ -41,7 +35,7 @@ describe('workers', () => {
 
   describe('with every provider up', () => {
     it('applies all four effects of a signup, each delivered once', async () => {
-      const userId = await signUp();
+      const userId = await stack.signUp();
       await waitFor(() => allEffectsApplied(userId), { what: 'four effects', timeoutMs: 20_000 });
       for (const provider of ['smtp', 'crm', 'storage', 'analytics']) {
         const records = (await stack.inspect(provider)).filter((record) => record.key.includes(userId));
@@ -53,7 +47,7 @@ describe('workers', () => {
   describe('when the CRM is down and comes back', () => {
     it('retries the job with backoff and keeps one contact', async () => {
       await stack.setFault('crm', { mode: 'down' });
-      const userId = await signUp();
+      const userId = await stack.signUp();
       const job = () => stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
 
       await waitFor(async () => ((await job())?.attemptsMade ?? 0) >= 1, { what: 'a failed CRM attempt' });
@@ -80,7 +74,7 @@ describe('workers', () => {
       await stack.setFault('analytics', { mode: 'flaky', failureRate: 0.5 });
       let users: string[] = [];
       try {
-        users = await Promise.all(Array.from({ length: count }, () => signUp()));
+        users = await Promise.all(Array.from({ length: count }, () => stack.signUp()));
         // Flaky until every job has been tried once, then healthy: the failed ones must be
         // retried. Staying flaky throughout would make the test's duration a matter of luck,
         // since a job's fifth failure in a row already waits 16 s for its next attempt.
@@ -108,7 +102,7 @@ describe('workers', () => {
     it('fails it after one attempt, without retries', async () => {
       await stack.setFault('crm', { mode: 'reject' });
       try {
-        const userId = await signUp();
+        const userId = await stack.signUp();
         const job = () => stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
         await waitFor(async () => (await (await job())?.getState()) === 'failed', { what: 'failed CRM job' });
         expect((await job())?.attemptsMade).toBe(1);

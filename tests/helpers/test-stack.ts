@@ -8,6 +8,7 @@ import type { Logger } from '@/lib/log';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
+import { createSignup } from '@/app/_signup/create-signup';
 
 export interface TestStack {
   config: Config;
@@ -18,6 +19,8 @@ export interface TestStack {
   mocksUrl: string;
   /** A connection with worker settings for BullMQ Workers in this test. */
   workerConnection(): Redis;
+  /** A signup through the real producer, its four jobs dispatched to this stack's queues. */
+  signUp(): Promise<string>;
   setFault(provider: string, fault: Record<string, unknown>): Promise<void>;
   inspect(provider: string): Promise<InspectedEffect[]>;
   close(): Promise<void>;
@@ -59,6 +62,11 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     producer,
     mocks,
     mocksUrl,
+    async signUp() {
+      const outcome = await createSignup(uniqueSignup(), { db, queues });
+      if (outcome.status !== 'created' || !outcome.dispatched) throw new Error(`signup was not dispatched: ${outcome.status}`);
+      return outcome.userId;
+    },
     workerConnection() {
       const connection = createWorkerConnection(config.valkeyUrl);
       workerConnections.push(connection);
