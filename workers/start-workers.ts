@@ -6,7 +6,7 @@
 // expires, and the next stalled-job check (every stalledInterval, run by any live worker) puts the
 // job back in the queue. A job that stalls more than maxStalledCount times is failed and
 // dead-lettered instead of crashing worker after worker.
-import { Queue, Worker, type Processor } from 'bullmq';
+import { MetricsTime, Queue, Worker, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
 import type { Db } from '@/lib/db';
@@ -89,6 +89,8 @@ export function startWorkers({
       lockDuration: config.lockOverrides.lockDurationMs ?? runtime.lockDurationMs,
       stalledInterval: config.lockOverrides.stalledIntervalMs ?? runtime.stalledIntervalMs,
       maxStalledCount: runtime.maxStalledCount,
+      // Completed and failed counts per minute, kept for a day: the admin's throughput chart.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR * 24 },
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]) },
       // tsx loads the TypeScript processor in the child; the child rebuilds this process's config.
       workerForkOptions: { execArgv: ['--import', 'tsx'], env: childProcessEnv(config) },
