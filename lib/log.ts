@@ -1,7 +1,11 @@
-// Structured log lines in logfmt (`level=info component=worker msg="job done" job=...`): readable
-// in a terminal, parseable by Loki or Vector. Callers pass ids, never emails or names.
+// Structured JSON logs through pino, one object per line:
+//   {"level":"warn","time":"…","component":"worker","msg":"job failed; will retry","queue":"crm",…}
+// Callers pass ids (job id, user id, queue), never emails or names. When a trace is active the line
+// carries its trace_id and span_id, so a log line leads to its trace and back.
+import { trace } from '@opentelemetry/api';
+import pino from 'pino';
+
 type Fields = Record<string, string | number | boolean | null | undefined>;
-type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
   info(message: string, fields?: Fields): void;
@@ -9,22 +13,22 @@ export interface Logger {
   error(message: string, fields?: Fields): void;
 }
 
-function format(value: string | number | boolean | null): string {
-  const text = String(value);
-  return /^[\w.:/@+-]+$/.test(text) ? text : JSON.stringify(text);
-}
+const root = pino({
+  // Level names instead of numbers: read by people as often as by machines.
+  formatters: { level: (label) => ({ level: label }) },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  base: undefined,
+  mixin() {
+    const context = trace.getActiveSpan()?.spanContext();
+    return context ? { trace_id: context.traceId, span_id: context.spanId } : {};
+  },
+});
 
 export function createLogger(component: string): Logger {
-  const write = (level: Level, message: string, fields: Fields = {}) => {
-    const parts = [`level=${level}`, `component=${component}`, `msg=${format(message)}`];
-    for (const [key, value] of Object.entries(fields)) {
-      if (value !== undefined) parts.push(`${key}=${format(value)}`);
-    }
-    (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(`${parts.join(' ')}\n`);
-  };
+  const log = root.child({ component });
   return {
-    info: (message, fields) => write('info', message, fields),
-    warn: (message, fields) => write('warn', message, fields),
-    error: (message, fields) => write('error', message, fields),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
   };
 }

@@ -66,7 +66,7 @@ describe('a worker asked to stop with SIGTERM', () => {
 
     worker.child.kill('SIGTERM');
     expect(await worker.exited()).toEqual({ code: 0, signal: null });
-    expect(worker.output()).toMatch(/msg=stopped/);
+    expect(worker.output()).toMatch(/"msg":"stopped"/);
     expect(await stack.queues.crm.getActiveCount()).toBe(0);
     await stack.setFault('crm', { mode: 'up' });
 
@@ -110,7 +110,7 @@ describe('a worker asked to stop while Valkey is gone', () => {
 
       worker.child.kill('SIGTERM');
       expect(await worker.exited()).toEqual({ code: 0, signal: null });
-      expect(worker.output()).toMatch(/msg=stopped/);
+      expect(worker.output()).toMatch(/"msg":"stopped"/);
     } finally {
       await valkey.stop();
     }
