@@ -107,6 +107,20 @@ describe('failure handling', () => {
     });
   });
 
+  describe('when a job\'s payload fails its schema', () => {
+    it('dead-letters it after one attempt without calling the provider', async () => {
+      const jobId = `sync-crm-contact-bad-${crypto.randomUUID()}`;
+      await stack.queues.crm.add(syncCrmContact.name, { userId: 'not-a-uuid', email: 'leak@example.test' }, {
+        ...syncCrmContact.options,
+        jobId,
+      });
+      const letter = await waitFor(() => stack.db.deadLetter.findFirst({ where: { jobId } }), { what: 'a dead letter' });
+      expect(letter).toMatchObject({ attemptsMade: 1, jobName: 'sync-crm-contact' });
+      expect(letter.lastError).toMatch(/invalid payload/);
+      expect((await stack.inspect('crm')).some((record) => record.key === jobId)).toBe(false);
+    });
+  });
+
   describe('when the CRM stays down past the attempt budget', () => {
     it('dead-letters the job with every attempt recorded, and a replay after recovery applies it once', async () => {
       const userId = crypto.randomUUID();
