@@ -1,0 +1,26 @@
+'use server';
+// The admin login form's server action: the checks live in attemptLogin (app/_admin/login-attempt.ts);
+// this wires in the request's headers, sets the session cookie and leaves for the admin page.
+// Next refuses server actions whose Origin does not match the host, so a cross-site page cannot
+// post this form.
+import { cookies, headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { SESSION_COOKIE } from '@/app/_admin/admin-session';
+import { attemptLogin, type LoginFormState } from '@/app/_admin/login-attempt';
+import { loginThrottle } from '@/app/_admin/login-throttle';
+import { config } from '@/lib/config';
+import { createLogger } from '@/lib/log';
+
+const log = createLogger('web');
+
+export async function logIn(_previous: LoginFormState, formData: FormData): Promise<LoginFormState> {
+  const outcome = attemptLogin(formData, await headers(), { admin: config().admin, throttle: loginThrottle() });
+  if (!outcome.ok) {
+    log.warn('admin login refused', { reason: outcome.state.error });
+    return outcome.state;
+  }
+  (await cookies()).set(SESSION_COOKIE, outcome.cookie.value, outcome.cookie.options);
+  log.info('admin logged in', { user: outcome.user });
+  // redirect() throws to unwind the action, so it stays outside any try/catch.
+  redirect(outcome.redirectTo);
+}

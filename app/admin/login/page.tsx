@@ -1,0 +1,47 @@
+// The admin login page: the only page under /admin that the proxy lets strangers see. An admin who
+// is already signed in goes straight on.
+import type { Metadata } from 'next';
+import { cookies } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { safeNextPath } from '@/app/_admin/admin-auth';
+import { SESSION_COOKIE, verifySessionCookie } from '@/app/_admin/admin-session';
+import { LoginForm } from '@/app/admin/login/login-form';
+import { config } from '@/lib/config';
+
+export const dynamic = 'force-dynamic';
+
+export const metadata: Metadata = {
+  title: 'Admin login',
+  robots: { index: false, follow: false },
+};
+
+export default async function AdminLoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const next = safeNextPath((await searchParams).next);
+  const admin = config().admin;
+
+  if (!admin.password) {
+    return (
+      <section className="card" aria-labelledby="login-heading">
+        <h1 id="login-heading">Admin is disabled</h1>
+        <p className="lede">
+          No admin password is configured, so nobody can sign in. Set <code>ADMIN_PASSWORD</code> and restart the
+          web app.
+        </p>
+      </section>
+    );
+  }
+
+  if (verifySessionCookie((await cookies()).get(SESSION_COOKIE)?.value, admin)) redirect(next);
+
+  return (
+    <section className="card" aria-labelledby="login-heading">
+      <h1 id="login-heading">Admin login</h1>
+      <p className="lede">Queue health, the job browser and dead letters. Sign in with the admin user and password.</p>
+      <LoginForm next={next} />
+    </section>
+  );
+}

@@ -1,0 +1,70 @@
+// The admin area's front door (Next 16's proxy, formerly middleware): every request under /admin
+// and /api/admin passes here first. Pages without a valid session go to the login page; the API
+// without a session or Basic credentials gets 401. Routes and pages still check for themselves
+// (authenticateAdmin, requireAdminPage): this is one layer, not the only one.
+//
+// Basic credentials are passed on unjudged: the route compares them and counts wrong ones per
+// client address, and the proxy cannot, because Next gives it no client address (X-Forwarded-For
+// is filled in only after the proxy has run). Judging them here, uncounted, would hand a guesser
+// an unthrottled yes/no.
+import type { NextRequest } from 'next/server';
+import {
+  adminCrossSite,
+  adminUnauthorized,
+  hasBasicCredentials,
+  isSafeMethod,
+  LOGIN_PATH,
+  loginPath,
+  sameOriginWrite,
+  type AdminCredentials,
+} from '@/app/_admin/admin-auth';
+import { sessionCookieFrom, verifySessionCookie } from '@/app/_admin/admin-session';
+import { config as appConfig } from '@/lib/config';
+
+export const config = {
+  // Next reads this statically: it must stay a literal. tests/admin-routes.test.ts checks that it
+  // covers every route under app/admin and app/api/admin.
+  matcher: ['/admin/:path*', '/api/admin/:path*'],
+};
+
+export function proxy(request: NextRequest): Response | undefined {
+  return adminGate(request);
+}
+
+export interface AdminGateDeps {
+  admin: AdminCredentials;
+  now?: number;
+}
+
+/** The gate's decision: a response that ends the request, or undefined to let it through. */
+export function adminGate(request: Request, deps: AdminGateDeps = { admin: appConfig().admin }): Response | undefined {
+  const url = new URL(request.url);
+  const { pathname } = url;
+  const api = isUnder(pathname, '/api/admin');
+  if (!api && (!isUnder(pathname, '/admin') || pathname === LOGIN_PATH)) return undefined;
+
+  if (verifySessionCookie(sessionCookieFrom(request.headers), deps.admin, deps.now)) {
+    return isSafeMethod(request.method) || sameOriginWrite(request, 'session') ? undefined : adminCrossSite();
+  }
+  if (api) return hasBasicCredentials(request) ? undefined : adminUnauthorized();
+
+  // Pages take the session only; Basic credentials are for scripts on /api/admin.
+  if (!isSafeMethod(request.method)) {
+    // 303 turns a refused POST into a GET of the login page; coming back to a POST makes no sense.
+    return redirectTo(new URL(LOGIN_PATH, url), 303);
+  }
+  url.searchParams.delete('_rsc');
+  return redirectTo(new URL(loginPath(`${pathname}${url.search}`), url), 307);
+}
+
+function isUnder(pathname: string, prefix: string): boolean {
+  return pathname === prefix || pathname.startsWith(`${prefix}/`);
+}
+
+/**
+ * An absolute Location: Next's proxy adapter parses it as a URL, and rewrites it to a relative one
+ * itself when it points at the request's own host.
+ */
+function redirectTo(location: URL, status: 303 | 307): Response {
+  return new Response(null, { status, headers: { location: location.toString(), 'cache-control': 'no-store' } });
+}
