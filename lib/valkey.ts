@@ -14,8 +14,10 @@ export function createProducerConnection(url: string, log?: Logger): Redis {
     maxRetriesPerRequest: 0,
     connectTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
     commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
-    // Jobs added concurrently for one signup go out in one write (one round trip).
-    enableAutoPipelining: true,
+    // No enableAutoPipelining: a batch formed before BullMQ has defined its script commands on a
+    // fresh connection throws outside any promise and can take the process down. Concurrent
+    // commands are written at once without waiting for replies anyway, so a signup's four adds
+    // still cost about one round trip.
     // Keep trying in the background so the fast path comes back on its own after an outage.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     lazyConnect: false,

@@ -1,0 +1,74 @@
+// The provider faults panel's API: reads and sets the mock providers' fault modes (CONTRACT.md,
+// "Mock providers") from the admin page, so a demo can take the CRM down without a terminal. Only
+// admins, and state changes only from this site (admin-auth.ts). When the mocks are not running,
+// as against real providers, it answers 503 {available: false} and the panel hides itself.
+import { z } from 'zod';
+import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/admin-auth';
+import { config } from '@/lib/config';
+import { faultRequestSchema } from '@/infra/mock-providers/fault-modes';
+import { PROVIDER_NAMES } from '@/infra/mock-providers/providers';
+
+export interface ProviderFaultDeps {
+  admin: AdminCredentials;
+  /** The mock providers' HTTP base, e.g. http://127.0.0.1:4010. */
+  mocksUrl: string;
+}
+
+/** The mocks answer at once on this machine; a host that swallows packets must not hold the page. */
+const MOCKS_TIMEOUT_MS = 2_000;
+
+const faultTarget = z.enum(['all', ...PROVIDER_NAMES]);
+
+export async function listFaultsRequest(request: Request, deps: ProviderFaultDeps): Promise<Response> {
+  const admin = authenticateAdmin(request, deps.admin);
+  if (admin instanceof Response) return admin;
+  return relay(await callMocks(deps, '/__faults', { method: 'GET' }));
+}
+
+export async function setFaultRequest(request: Request, deps: ProviderFaultDeps, provider: string | undefined): Promise<Response> {
+  const admin = authenticateAdmin(request, deps.admin);
+  if (admin instanceof Response) return admin;
+  const target = faultTarget.safeParse(provider);
+  if (!target.success) return invalid(target.error, `provider must be one of ${faultTarget.options.join(', ')}`);
+  // The mocks' own schema: whatever passes here, they accept.
+  const fault = faultRequestSchema.safeParse(await readJson(request));
+  if (!fault.success) return invalid(fault.error, 'send {mode, latencyMs?, failureRate?, retryAfterSeconds?}');
+  return relay(
+    await callMocks(deps, `/__faults/${target.data}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(fault.data),
+    }),
+  );
+}
+
+export function providerFaultDeps(): ProviderFaultDeps {
+  return { admin: config().admin, mocksUrl: config().providers.httpBaseUrl };
+}
+
+/** The mocks' answer, or undefined when nothing answers there (refused, reset, timed out). */
+async function callMocks(deps: ProviderFaultDeps, path: string, init: RequestInit): Promise<Response | undefined> {
+  try {
+    return await fetch(`${deps.mocksUrl}${path}`, { ...init, signal: AbortSignal.timeout(MOCKS_TIMEOUT_MS) });
+  } catch {
+    return undefined;
+  }
+}
+
+async function relay(answer: Response | undefined): Promise<Response> {
+  const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  if (!answer) return Response.json({ available: false }, { status: 503, headers });
+  return new Response(await answer.text(), { status: answer.status, headers });
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  try {
+    return await request.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function invalid(error: z.ZodError, hint: string): Response {
+  return Response.json({ error: hint, issues: z.flattenError(error) }, { status: 400 });
+}

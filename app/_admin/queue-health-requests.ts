@@ -1,0 +1,75 @@
+// The /api/admin/queues routes as Request → Response functions: the health report, and pausing or
+// resuming a queue. Every route authenticates first (admin-auth.ts); the route files pass in this
+// process's dependencies from queueAdminDeps().
+import { z } from 'zod';
+import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/admin-auth';
+import { webRuntime } from '@/app/_signup/web-runtime';
+import { config } from '@/lib/config';
+import type { Logger } from '@/lib/log';
+import { isValkeyUnreachable, queueHealth, type QueueHealthDeps } from '@/lib/queue-health';
+import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
+import type { CircuitBreaker } from '@/workers/circuit-breaker';
+import { providerBreaker } from '@/workers/provider-breaker';
+
+export interface QueueAdminDeps extends QueueHealthDeps {
+  admin: AdminCredentials;
+  log: Logger;
+}
+
+const queueName = z.enum(QUEUE_NAMES);
+
+export async function queueHealthRequest(request: Request, deps: QueueAdminDeps): Promise<Response> {
+  const admin = authenticateAdmin(request, deps.admin);
+  if (admin instanceof Response) return admin;
+  return json(await queueHealth(deps));
+}
+
+export function pauseQueueRequest(request: Request, deps: QueueAdminDeps, queue: string | undefined): Promise<Response> {
+  return setPaused(request, deps, queue, true);
+}
+
+export function resumeQueueRequest(request: Request, deps: QueueAdminDeps, queue: string | undefined): Promise<Response> {
+  return setPaused(request, deps, queue, false);
+}
+
+/**
+ * This process's dependencies: the web's fail-fast producer connection, so a refresh never waits
+ * on a dead Valkey, and each queue's breaker read through its own snapshot script.
+ */
+export function queueAdminDeps(): QueueAdminDeps {
+  const { db, queues, valkey, log } = webRuntime();
+  const settings = config();
+  const breakers = Object.fromEntries(
+    QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, settings, valkey, log)] as const),
+  ) as Record<QueueName, CircuitBreaker>;
+  return { db, queues, breakers, admin: settings.admin, log };
+}
+
+async function setPaused(
+  request: Request,
+  deps: QueueAdminDeps,
+  queue: string | undefined,
+  paused: boolean,
+): Promise<Response> {
+  const admin = authenticateAdmin(request, deps.admin);
+  if (admin instanceof Response) return admin;
+  const name = queueName.safeParse(queue);
+  if (!name.success) {
+    return Response.json({ error: `Unknown queue; expected one of ${QUEUE_NAMES.join(', ')}.` }, { status: 400 });
+  }
+  const target = deps.queues[name.data];
+  try {
+    // Global: every worker process stops taking this queue's jobs; running ones finish.
+    await (paused ? target.pause() : target.resume());
+    const now = await target.isPaused();
+    deps.log.info(now ? 'queue paused' : 'queue resumed', { queue: name.data, by: admin.user });
+    return json({ queue: name.data, paused: now });
+  } catch (error) {
+    if (!isValkeyUnreachable(error)) throw error;
+    return Response.json({ error: 'Valkey is unreachable; nothing was changed.' }, { status: 503 });
+  }
+}
+
+function json(value: unknown): Response {
+  return Response.json(value, { headers: { 'cache-control': 'no-store' } });
+}

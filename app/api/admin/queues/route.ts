@@ -1,0 +1,7 @@
+import { queueAdminDeps, queueHealthRequest } from '@/app/_admin/queue-health-requests';
+
+export const dynamic = 'force-dynamic';
+
+export function GET(request: Request): Promise<Response> {
+  return queueHealthRequest(request, queueAdminDeps());
+}

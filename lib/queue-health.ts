@@ -1,0 +1,425 @@
+// What the admin page knows about the queues, and its verdict. The one module through which the
+// admin reads queue state: BullMQ's public getters, the breakers' own snapshot, and PostgreSQL for
+// dead letters and the outbox; never a Valkey key by name (STYLE.md, like Sidekiq's Web UI).
+//
+// Verdicts, worst first (QUEUE_RULES and REPORT_RULES below carry each threshold's reason):
+//   failing   a queue has jobs ready to run and no worker online
+//             a queue's error rate over the last 15 minutes is ≥ 50% (at least 10 jobs finished)
+//             Valkey is unreachable
+//             the outbox's oldest pending row is older than 5 minutes
+//   degraded  a queue's circuit breaker is open or half-open
+//             a queue has unresolved dead letters
+//             a queue's error rate over the last 15 minutes is ≥ 5% (at least 10 jobs finished)
+//             a queue's oldest waiting job has waited more than 60 s
+//             a queue is paused
+//             the outbox has a pending row older than 30 s
+//   healthy   none of these
+//
+// Cheap enough to poll every 2 s with 100,000 jobs queued: per queue, one counting script (LLEN and
+// ZCARD), the two metrics lists' 60 newest points, the ids of the 100 newest completed jobs and their
+// hashes, the single oldest waiting job, the paused flag, the worker count (CLIENT LIST) and the
+// breaker's snapshot. That is ~9 commands plus one HGETALL per sampled job, whatever the queue's
+// length (bench/queue-health-refresh.ts measures it). Two aggregate queries cover the database.
+import type { Job, Metrics, Queue } from 'bullmq';
+import type { Db } from '@/lib/db';
+import { QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
+import { isConnectionError } from '@/lib/valkey';
+import type { BreakerSnapshot } from '@/workers/circuit-breaker';
+import { SIGNUP_JOBS } from '@/workers/jobs';
+
+export type Verdict = 'healthy' | 'degraded' | 'failing';
+export interface LatencySummary { p50: number; p95: number; samples: number }
+export interface QueueHealth {
+  name: QueueName;
+  paused: boolean;
+  counts: { waiting: number; active: number; delayed: number; prioritized: number; completed: number; failed: number };
+  workers: number;
+  /** Last 60 minutes, oldest first; the last entry is the current minute. */
+  throughput: { completedPerMinute: number[]; failedPerMinute: number[] };
+  /**
+   * failed / (completed + failed) over the last 15 minutes, from BullMQ's metrics; null if nothing
+   * finished. Failed means failed for good: an attempt that will be retried is counted nowhere.
+   */
+  errorRate: number | null;
+  /** processedOn − timestamp (less any requested delay) over the newest completed jobs. */
+  waitMs: LatencySummary | null;
+  /** finishedOn − processedOn, same sample. */
+  processingMs: LatencySummary | null;
+  oldestWaitingAgeMs: number | null;
+  deadLetters: { unresolved: number; oldestFailedAt: string | null };
+  breaker: { provider: string; state: 'closed' | 'open' | 'half-open'; callsInWindow: number; failuresInWindow: number; opens: number; closes: number };
+  verdict: Verdict;
+  reasons: string[];
+}
+export interface QueueHealthReport {
+  generatedAt: string;
+  /** Worst of the queues, the outbox and Valkey itself. */
+  verdict: Verdict;
+  reasons: string[];
+  valkeyReachable: boolean;
+  queues: QueueHealth[];
+  outbox: { pending: number; oldestAgeMs: number | null };
+}
+
+export interface QueueHealthDeps {
+  db: Db;
+  queues: QueueSet;
+  /** CircuitBreaker (workers/provider-breaker.ts) or anything with its snapshot. */
+  breakers: Readonly<Record<QueueName, { snapshot(now?: number): Promise<BreakerSnapshot> }>>;
+}
+
+export const HEALTH_LIMITS = {
+  // Half of what finishes failing for good means the queue mostly does not do its job; the same
+  // ratio opens a circuit breaker.
+  failingErrorRate: 0.5,
+  // One job in twenty ending as a dead letter is far above what a healthy provider produces.
+  degradedErrorRate: 0.05,
+  // The window the error rate covers: long enough to hold a few hundred signups, short enough
+  // that an incident that ended stops counting within a quarter of an hour.
+  errorRateWindowMinutes: 15,
+  // A single permanent failure is not an outage (the breaker's minimumRequests, for the same reason).
+  errorRateMinimumFinished: 10,
+  // Every queue finishes a ready job within seconds; a minute of waiting means workers are too few,
+  // stopped, or held back by a breaker or a rate limit.
+  degradedOldestWaitingMs: 60_000,
+  // The relay claims rows older than 2 s every second: 30 s means it is not keeping up or Valkey is
+  // down, and 5 minutes means signups' jobs are stuck.
+  degradedOutboxAgeMs: 30_000,
+  failingOutboxAgeMs: 5 * 60_000,
+} as const;
+
+/** Points per throughput series: one hour at BullMQ's fixed one-minute granularity. */
+const THROUGHPUT_MINUTES = 60;
+/** Newest completed jobs the latency percentiles are computed from: bounded cost per refresh. */
+const LATENCY_SAMPLE = 100;
+/** A refresh answers within one 2 s poll even if Valkey hangs rather than refuses. */
+const VALKEY_DEADLINE_MS = 1_500;
+
+type Finding = { verdict: Exclude<Verdict, 'healthy'>; reason: string };
+type QueueFacts = Omit<QueueHealth, 'verdict' | 'reasons'> & { finishedInWindow: number };
+interface Rule<Facts> {
+  verdict: Finding['verdict'];
+  /** What the rule reads: with Valkey unreachable only the database's rules can judge. */
+  source: 'valkey' | 'database';
+  check(facts: Facts): string | undefined;
+}
+
+export const QUEUE_RULES: readonly Rule<QueueFacts>[] = [
+  {
+    verdict: 'failing',
+    source: 'valkey',
+    check: (q) => {
+      const ready = q.counts.waiting + q.counts.prioritized;
+      return ready > 0 && q.workers === 0 ? `${q.name}: ${plural(ready, 'job')} waiting and no worker online` : undefined;
+    },
+  },
+  {
+    verdict: 'failing',
+    source: 'valkey',
+    check: (q) => errorRateWithin(q, HEALTH_LIMITS.failingErrorRate, Infinity),
+  },
+  {
+    verdict: 'degraded',
+    source: 'valkey',
+    check: (q) => errorRateWithin(q, HEALTH_LIMITS.degradedErrorRate, HEALTH_LIMITS.failingErrorRate),
+  },
+  {
+    verdict: 'degraded',
+    source: 'valkey',
+    check: (q) => (q.breaker.state === 'closed' ? undefined : `${q.name}: circuit breaker ${q.breaker.state}`),
+  },
+  {
+    verdict: 'degraded',
+    source: 'database',
+    check: (q) =>
+      q.deadLetters.unresolved > 0
+        ? `${q.name}: ${plural(q.deadLetters.unresolved, 'dead letter')} waiting for a decision`
+        : undefined,
+  },
+  {
+    verdict: 'degraded',
+    source: 'valkey',
+    check: (q) =>
+      q.oldestWaitingAgeMs !== null && q.oldestWaitingAgeMs > HEALTH_LIMITS.degradedOldestWaitingMs
+        ? `${q.name}: oldest waiting job has waited ${duration(q.oldestWaitingAgeMs)}`
+        : undefined,
+  },
+  { verdict: 'degraded', source: 'valkey', check: (q) => (q.paused ? `${q.name}: paused` : undefined) },
+];
+
+type ReportFacts = Pick<QueueHealthReport, 'valkeyReachable' | 'outbox'>;
+
+export const REPORT_RULES: readonly Rule<ReportFacts>[] = [
+  {
+    verdict: 'failing',
+    source: 'valkey',
+    check: (r) => (r.valkeyReachable ? undefined : 'Valkey unreachable: no job can run, new jobs wait in the outbox'),
+  },
+  {
+    verdict: 'failing',
+    source: 'database',
+    check: (r) => outboxAgeWithin(r, HEALTH_LIMITS.failingOutboxAgeMs, Infinity),
+  },
+  {
+    verdict: 'degraded',
+    source: 'database',
+    check: (r) => outboxAgeWithin(r, HEALTH_LIMITS.degradedOutboxAgeMs, HEALTH_LIMITS.failingOutboxAgeMs),
+  },
+];
+
+export async function queueHealth(deps: QueueHealthDeps, now = Date.now()): Promise<QueueHealthReport> {
+  const [valkey, deadLetters, outbox] = await Promise.all([
+    readValkey(deps, now),
+    readDeadLetters(deps.db),
+    readOutbox(deps.db, now),
+  ]);
+
+  const reportFindings: Finding[] = [];
+  const queues = QUEUE_NAMES.map((name): QueueHealth => {
+    const facts: QueueFacts = {
+      ...(valkey?.[name] ?? unknownQueueState(name)),
+      deadLetters: deadLetters.get(name) ?? { unresolved: 0, oldestFailedAt: null },
+    };
+    const rules = valkey ? QUEUE_RULES : QUEUE_RULES.filter((rule) => rule.source === 'database');
+    const findings = judge(rules, facts);
+    reportFindings.push(...findings);
+    if (!valkey) findings.unshift({ verdict: 'failing', reason: `${name}: state unknown, Valkey unreachable` });
+    const { finishedInWindow: _finished, ...health } = facts;
+    return { ...health, ...verdictOf(findings) };
+  });
+
+  const reportFacts: ReportFacts = { valkeyReachable: valkey !== undefined, outbox };
+  reportFindings.unshift(...judge(REPORT_RULES, reportFacts));
+  return { generatedAt: new Date(now).toISOString(), ...verdictOf(reportFindings), ...reportFacts, queues };
+}
+
+type ValkeyState = Omit<QueueFacts, 'deadLetters'>;
+
+/** Every queue's Valkey-side state, or undefined when Valkey cannot be reached in time. */
+async function readValkey(deps: QueueHealthDeps, now: number): Promise<Record<QueueName, ValkeyState> | undefined> {
+  const reads = (async () => {
+    // BullMQ defines its scripts on the connection once a Queue has connected. ioredis's
+    // auto-pipeline copies a connection's scripts when it starts a batch, so a breaker's EVALSHA
+    // opening a batch before that would leave BullMQ's commands out of it: ioredis then throws
+    // outside any promise and takes the process down. On a queue that is ready this costs nothing.
+    await Promise.all(QUEUE_NAMES.map((name) => deps.queues[name].waitUntilReady()));
+    return Promise.all(
+      QUEUE_NAMES.map(async (name) => [name, await readQueue(name, deps.queues[name], deps.breakers[name], now)] as const),
+    );
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), VALKEY_DEADLINE_MS);
+  });
+  try {
+    const result = await Promise.race([reads, deadline]);
+    return result === 'timeout' ? undefined : (Object.fromEntries(result) as Record<QueueName, ValkeyState>);
+  } catch (error) {
+    if (isValkeyUnreachable(error)) return undefined;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    // A read that lost the race still settles later; its rejection is already accounted for.
+    reads.catch(() => undefined);
+  }
+}
+
+async function readQueue(
+  name: QueueName,
+  queue: Queue,
+  breaker: QueueHealthDeps['breakers'][QueueName],
+  now: number,
+): Promise<ValkeyState> {
+  const [paused, counts, workers, completed, failed, recent, [oldest], snapshot] = await Promise.all([
+    queue.isPaused(),
+    queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
+    queue.getWorkersCount(),
+    queue.getMetrics('completed', 0, THROUGHPUT_MINUTES - 1),
+    queue.getMetrics('failed', 0, THROUGHPUT_MINUTES - 1),
+    newestCompleted(queue),
+    // The wait list is pushed at the head and taken from the tail: index 0 in ascending order is
+    // the job the next worker would take, the one that has waited longest.
+    queue.getWaiting(0, 0),
+    breaker.snapshot(now),
+  ]);
+  const completedPerMinute = perMinute(completed, now);
+  const failedPerMinute = perMinute(failed, now);
+  const window = -HEALTH_LIMITS.errorRateWindowMinutes;
+  const completedInWindow = sum(completedPerMinute.slice(window));
+  const failedInWindow = sum(failedPerMinute.slice(window));
+  const finishedInWindow = completedInWindow + failedInWindow;
+  const timed = recent.filter((job) => job.processedOn !== undefined && job.finishedOn !== undefined);
+  return {
+    name,
+    paused,
+    counts: {
+      waiting: counts.waiting ?? 0,
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      prioritized: counts.prioritized ?? 0,
+      completed: counts.completed ?? 0,
+      failed: counts.failed ?? 0,
+    },
+    workers,
+    throughput: { completedPerMinute, failedPerMinute },
+    errorRate: finishedInWindow === 0 ? null : failedInWindow / finishedInWindow,
+    finishedInWindow,
+    waitMs: summarize(timed.map((job) => Math.max(0, (job.processedOn ?? 0) - readySince(job)))),
+    processingMs: summarize(timed.map((job) => Math.max(0, (job.finishedOn ?? 0) - (job.processedOn ?? 0)))),
+    oldestWaitingAgeMs: oldest ? Math.max(0, now - Math.max(readySince(oldest), oldest.processedOn ?? 0)) : null,
+    breaker: {
+      provider: snapshot.provider,
+      state: snapshot.state,
+      callsInWindow: snapshot.callsInWindow,
+      failuresInWindow: snapshot.failuresInWindow,
+      opens: snapshot.opens,
+      closes: snapshot.closes,
+    },
+  };
+}
+
+/**
+ * The newest completed jobs: the completed set is scored by finish time and read from the top.
+ * getRanges and one HGETALL per job, issued together; getJobs would read every job hash twice (in
+ * its script, then again per id).
+ */
+async function newestCompleted(queue: Queue): Promise<Job[]> {
+  const ids = await queue.getRanges(['completed'], 0, LATENCY_SAMPLE - 1, false);
+  const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
+  // A job removed between the two reads (retention) is simply not in the sample.
+  return jobs.filter((job): job is Job => job !== undefined);
+}
+
+/**
+ * When the job became ready to run. A delay asked for (a replay's spacing) is not waiting. A job
+ * back in the queue after an attempt (retry, stall, rate limit) has its latest attempt's start as
+ * processedOn, which bounds its current wait from above; BullMQ records nothing closer.
+ */
+function readySince(job: Job): number {
+  return job.timestamp + (job.opts.delay ?? 0);
+}
+
+/**
+ * BullMQ's metrics as one count per minute, oldest first, ending with the current minute. BullMQ
+ * writes a minute's point only when the first job of a later minute finishes: until then the count
+ * since `prevTS` sits in the metadata (count − prevCount), and data[i] is the minute i + 1 before
+ * prevTS's. Aligning on prevTS also places a queue that has been quiet for ten minutes correctly.
+ */
+function perMinute(metrics: Metrics, now: number): number[] {
+  const series = new Array<number>(THROUGHPUT_MINUTES).fill(0);
+  if (metrics.meta.prevTS <= 0) return series;
+  const nowMinute = Math.floor(now / 60_000);
+  // A worker's clock running ahead of ours must not push its counts off the end.
+  const lastMinute = Math.min(Math.floor(metrics.meta.prevTS / 60_000), nowMinute);
+  const place = (minute: number, count: number) => {
+    const index = THROUGHPUT_MINUTES - 1 - (nowMinute - minute);
+    if (index >= 0) series[index] = (series[index] ?? 0) + count;
+  };
+  place(lastMinute, Math.max(0, metrics.meta.count - metrics.meta.prevCount));
+  metrics.data.forEach((count, i) => place(lastMinute - 1 - i, count));
+  return series;
+}
+
+async function readDeadLetters(db: Db): Promise<Map<string, QueueHealth['deadLetters']>> {
+  const groups = await db.deadLetter.groupBy({
+    by: ['queue'],
+    where: { resolution: null },
+    _count: { _all: true },
+    _min: { failedAt: true },
+  });
+  return new Map(
+    groups.map((group) => [
+      group.queue,
+      { unresolved: group._count._all, oldestFailedAt: group._min.failedAt?.toISOString() ?? null },
+    ]),
+  );
+}
+
+async function readOutbox(db: Db, now: number): Promise<QueueHealthReport['outbox']> {
+  const pending = await db.outboxMessage.aggregate({
+    where: { dispatchedAt: null },
+    _count: { _all: true },
+    _min: { createdAt: true },
+  });
+  const oldest = pending._min.createdAt;
+  return { pending: pending._count._all, oldestAgeMs: oldest ? Math.max(0, now - oldest.getTime()) : null };
+}
+
+function unknownQueueState(name: QueueName): ValkeyState {
+  const provider = SIGNUP_JOBS.find((contract) => contract.queue === name)?.provider ?? name;
+  const zeros = () => new Array<number>(THROUGHPUT_MINUTES).fill(0);
+  return {
+    name,
+    paused: false,
+    counts: { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: 0 },
+    workers: 0,
+    throughput: { completedPerMinute: zeros(), failedPerMinute: zeros() },
+    errorRate: null,
+    finishedInWindow: 0,
+    waitMs: null,
+    processingMs: null,
+    oldestWaitingAgeMs: null,
+    breaker: { provider, state: 'closed', callsInWindow: 0, failuresInWindow: 0, opens: 0, closes: 0 },
+  };
+}
+
+/** Errors of a Valkey connection that is down or too slow, as opposed to bugs, which still throw. */
+export function isValkeyUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    isConnectionError(error) ||
+    /Connection is closed|enableOfflineQueue|Command timed out|connect ETIMEDOUT|ECONNREFUSED/i.test(error.message)
+  );
+}
+
+function judge<Facts>(rules: readonly Rule<Facts>[], facts: Facts): Finding[] {
+  return rules.flatMap((rule) => {
+    const reason = rule.check(facts);
+    return reason === undefined ? [] : [{ verdict: rule.verdict, reason }];
+  });
+}
+
+/** The worst verdict found, with failing reasons listed before degraded ones. */
+function verdictOf(findings: Finding[]): { verdict: Verdict; reasons: string[] } {
+  const failing = findings.filter((finding) => finding.verdict === 'failing');
+  const degraded = findings.filter((finding) => finding.verdict === 'degraded');
+  const verdict: Verdict = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'healthy';
+  return { verdict, reasons: [...failing, ...degraded].map((finding) => finding.reason) };
+}
+
+/** The error-rate reason when the rate is in [from, below), judged only on enough finished jobs. */
+function errorRateWithin(q: QueueFacts, from: number, below: number): string | undefined {
+  const rate = q.errorRate;
+  if (rate === null || q.finishedInWindow < HEALTH_LIMITS.errorRateMinimumFinished) return undefined;
+  if (rate < from || rate >= below) return undefined;
+  return `${q.name}: ${Math.round(rate * 100)}% of jobs failed in the last ${HEALTH_LIMITS.errorRateWindowMinutes} minutes`;
+}
+
+/** The outbox reason when its oldest pending row's age is in (from, upTo]. */
+function outboxAgeWithin(r: ReportFacts, from: number, upTo: number): string | undefined {
+  const { pending, oldestAgeMs } = r.outbox;
+  if (oldestAgeMs === null || oldestAgeMs <= from || oldestAgeMs > upTo) return undefined;
+  return `outbox: ${plural(pending, 'job')} not dispatched, the oldest for ${duration(oldestAgeMs)}`;
+}
+
+/** Nearest-rank percentiles: each one is a latency that was actually observed. */
+function summarize(values: number[]): LatencySummary | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
+  return { p50: rank(0.5), p95: rank(0.95), samples: sorted.length };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function duration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3_600_000)} h`;
+}
