@@ -62,6 +62,13 @@ const envSchema = z
     // How often the reconciler compares PostgreSQL with the queues (workers/reconciler.ts); 0 turns
     // it off, for processes that share a database with others' queues (the test suite's workers).
     RECONCILE_EVERY_MS: z.coerce.number().int().min(0).default(60_000),
+    // When set, /api/metrics and the workers' /metrics answer only `Authorization: Bearer <token>`;
+    // when unset they answer anyone, so they must then be reachable only from inside the network.
+    METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'at least 16 characters').optional()),
+    // Where a worker process serves its own /metrics (workers/metrics-server.ts); 0 turns it off.
+    // 9464 is OpenTelemetry's Prometheus exporter default, a port operators already expect. Several
+    // worker processes on one host need one port each (each compose container has its own network).
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -78,6 +85,7 @@ const envSchema = z
     alerts: { webhookUrl: env.ALERT_WEBHOOK_URL, windowMs: env.ALERT_WINDOW_MS },
     replayPerSecond: env.REPLAY_PER_SECOND,
     reconcileEveryMs: env.RECONCILE_EVERY_MS,
+    metrics: { token: env.METRICS_TOKEN, workerPort: env.WORKER_METRICS_PORT },
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     mocks: {
       host: env.MOCKS_HOST,

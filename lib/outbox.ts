@@ -5,6 +5,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Db } from '@/lib/db';
 import { Prisma } from '@/lib/generated/prisma/client';
+import { metrics } from '@/lib/metrics';
 import type { QueueName, QueueSet } from '@/lib/queues';
 import type { OutboxEntry } from '@/workers/define-job';
 import { jobContract } from '@/workers/jobs';
@@ -30,8 +31,8 @@ export async function writeOutbox(tx: TransactionClient, entries: OutboxEntry[])
 }
 
 /**
- * Adds the rows' jobs to Valkey. The adds run concurrently over one auto-pipelined connection, so
- * a signup's four jobs go out in one write. Throws if Valkey refuses; nothing is marked then.
+ * Adds the rows' jobs to Valkey. The adds run concurrently over one connection, so a signup's four
+ * jobs cost about one round trip. Throws if Valkey refuses; nothing is marked then.
  */
 export async function enqueueRows(queues: QueueSet, rows: OutboxRow[]): Promise<void> {
   const byQueue = new Map<QueueName, OutboxRow[]>();
@@ -55,6 +56,7 @@ export async function dispatchNow(db: Db, queues: QueueSet, rows: OutboxRow[]): 
     await enqueueRows(queues, rows);
   } catch {
     // Valkey is unreachable or slow: the rows stay pending and the relay sends them later.
+    metrics().outboxDispatchFailures.inc({ path: 'fast' });
     return false;
   }
   await markDispatched(db, rows);

@@ -9,6 +9,7 @@ import type { Job, Queue, Worker } from 'bullmq';
 import type { Db } from '@/lib/db';
 import { Prisma } from '@/lib/generated/prisma/client';
 import type { Logger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
 
 export interface AttemptError {
   attempt: number;
@@ -44,7 +45,7 @@ export async function writeDeadLetter(db: Db, queue: Queue, job: Job): Promise<v
   const attempts = await attemptErrors(queue, job.id as string);
   const failedAt = new Date(job.finishedOn ?? Date.now());
   const lastError = job.failedReason || attempts.at(-1)?.error || 'unknown error';
-  await db.deadLetter.createMany({
+  const { count } = await db.deadLetter.createMany({
     data: [
       {
         queue: queue.name,
@@ -62,6 +63,8 @@ export async function writeDeadLetter(db: Db, queue: Queue, job: Job): Promise<v
     ],
     skipDuplicates: true,
   });
+  // Counted when inserted, so a repeated call (the reconciler after the recorder) counts once.
+  if (count > 0) metrics().deadLetters.inc({ queue: queue.name, job: job.name }, count);
 }
 
 async function attemptErrors(queue: Queue, jobId: string): Promise<AttemptError[]> {

@@ -6,9 +6,11 @@
 import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { createLogger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { startDeadLetterAlerts } from '@/workers/dead-letter-alerts';
+import { startMetricsServer } from '@/workers/metrics-server';
 import { startOutboxRelay } from '@/workers/outbox-relay';
 import { startReconcilerWorker } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
@@ -35,8 +37,12 @@ const alerts = startDeadLetterAlerts(
   { db, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
   { windowMs: settings.alerts.windowMs },
 );
+const metricsServer =
+  settings.metrics.workerPort > 0
+    ? await startMetricsServer({ port: settings.metrics.workerPort, token: settings.metrics.token, metrics: metrics(), log })
+    : undefined;
 
-log.info('worker started', { queues: settings.workerQueues.join(','), pid: process.pid });
+log.info('worker started', { queues: settings.workerQueues.join(','), pid: process.pid, metricsPort: metricsServer?.port });
 
 let shuttingDown = false;
 async function shutdown(signal: string) {
@@ -49,7 +55,7 @@ async function shutdown(signal: string) {
     log.error('shutdown overran its deadline; exiting');
     process.exit(1);
   }, settings.workerShutdownDeadlineMs + 5_000).unref();
-  await Promise.all([relay.stop(), alerts.stop()]);
+  await Promise.all([relay.stop(), alerts.stop(), metricsServer?.close()]);
   await running.close(settings.workerShutdownDeadlineMs);
   await reconciler?.close();
   await closeQueueSet(relayQueues);

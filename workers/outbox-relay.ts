@@ -5,6 +5,7 @@
 // storm of reconnects.
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
 import { relayPendingBatch } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 
@@ -39,6 +40,7 @@ export function startOutboxRelay(
         if (result.claimed === batchSize) wait = 0;
       } catch (error) {
         failures += 1;
+        metrics().outboxDispatchFailures.inc({ path: 'relay' });
         // Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"): relays in several
         // processes spread out instead of retrying in lockstep.
         wait = Math.random() * Math.min(maxBackoffMs, idleMs * 2 ** failures);

@@ -8,6 +8,7 @@
 //   provider refused for good (4xx)   → UnrecoverableError: dead letter, no retries
 //   transient failure or timeout      → error: BullMQ retries with the queue's backoff
 import { RateLimitError, UnrecoverableError } from 'bullmq';
+import { metrics } from '@/lib/metrics';
 import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
 import { JOB_DEFINITIONS } from '@/workers/handlers';
 import {
@@ -51,7 +52,8 @@ export async function processJob(job: RunnableJob, ctx: HandlerContext, controls
   }
 
   const ticket = controls.breaker ? await controls.breaker.acquire() : { allowed: true as const, probe: false };
-  if (!ticket.allowed) return waitWithoutSpendingAnAttempt(controls, ticket.retryInMs);
+  const held = { queue: definition.contract.queue, job: job.name };
+  if (!ticket.allowed) return waitWithoutSpendingAnAttempt(controls, ticket.retryInMs, { ...held, reason: 'breaker_open' });
 
   const deadline = new AbortController();
   const timer = setTimeout(
@@ -68,7 +70,7 @@ export async function processJob(job: RunnableJob, ctx: HandlerContext, controls
     if (error instanceof RateLimitedProviderError) {
       // A 429 proves the provider is up: as a probe's answer it closes the breaker.
       await controls.breaker?.recordSuccess(ticket);
-      return waitWithoutSpendingAnAttempt(controls, error.retryAfterMs);
+      return waitWithoutSpendingAnAttempt(controls, error.retryAfterMs, { ...held, reason: 'provider_rate_limited' });
     }
     if (error instanceof PermanentProviderError) {
       await controls.breaker?.recordSuccess(ticket);
@@ -87,7 +89,12 @@ export async function processJob(job: RunnableJob, ctx: HandlerContext, controls
  * Puts the job back to waiting and stops the queue for `ms`, without counting an attempt: BullMQ
  * moves a job that throws RateLimitError back to wait and honours the queue's rate-limit key.
  */
-async function waitWithoutSpendingAnAttempt(controls: JobControls, ms: number): Promise<never> {
+async function waitWithoutSpendingAnAttempt(
+  controls: JobControls,
+  ms: number,
+  labels: { queue: string; job: string; reason: 'breaker_open' | 'provider_rate_limited' },
+): Promise<never> {
+  metrics().jobRateLimited.inc(labels);
   await controls.rateLimit(Math.max(1, Math.ceil(ms)));
   throw new RateLimitError();
 }

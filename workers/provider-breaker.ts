@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Config, QueueName } from '@/lib/config';
 import type { Logger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
 import { CircuitBreaker } from '@/workers/circuit-breaker';
 import { JOB_DEFINITIONS } from '@/workers/handlers';
 
@@ -15,13 +16,15 @@ export function providerBreaker(queue: QueueName, config: Config, connection: Re
     redis: connection,
     provider,
     keyPrefix: config.queuePrefix,
-    onTransition: (from, to, snapshot) =>
+    onTransition: (from, to, snapshot) => {
+      metrics().breakerTransitions.inc({ provider, from, to });
       log.warn('circuit breaker changed state', {
         provider,
         from,
         to,
         callsInWindow: snapshot.callsInWindow,
         failuresInWindow: snapshot.failuresInWindow,
-      }),
+      });
+    },
   });
 }

@@ -27,6 +27,7 @@ import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, type Config, type QueueName } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
 import { enqueueRows, type OutboxRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
@@ -109,6 +110,8 @@ export async function reconcileOnce(
     afterId = last.id;
   }
   if (result.reenqueued > 0 || result.deadLettersWritten > 0) {
+    metrics().reconcilerRepairs.inc({ kind: 'reenqueued' }, result.reenqueued);
+    metrics().reconcilerRepairs.inc({ kind: 'dead_letter_written' }, result.deadLettersWritten);
     log?.warn('reconciler accounted for jobs Valkey had lost', { ...result });
   }
   return result;

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import { observeAttempt } from '@/lib/metrics';
 import { queuePrefix } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
 import { recordFailuresOf } from '@/workers/dead-letter-recorder';
@@ -95,10 +96,12 @@ export function startWorkers({
       // tsx loads the TypeScript processor in the child; the child rebuilds this process's config.
       workerForkOptions: { execArgv: ['--import', 'tsx'], env: childProcessEnv(config) },
     });
-    worker.on('completed', (job, outcome: { status?: string } | undefined) =>
-      log.info('job completed', { queue: name, job: job.name, id: job.id, outcome: outcome?.status }),
-    );
-    worker.on('failed', (job, error) =>
+    worker.on('completed', (job, outcome: { status?: string } | undefined) => {
+      observeAttempt(name, job, 'completed');
+      log.info('job completed', { queue: name, job: job.name, id: job.id, outcome: outcome?.status });
+    });
+    worker.on('failed', (job, error) => {
+      if (job) observeAttempt(name, job, job.finishedOn ? 'failed' : 'retrying');
       log.warn(job?.finishedOn ? 'job dead-lettered' : 'job failed; will retry', {
         queue: name,
         job: job?.name,
@@ -106,8 +109,8 @@ export function startWorkers({
         attempt: job?.attemptsMade,
         of: job?.opts.attempts,
         error: error.message,
-      }),
-    );
+      });
+    });
     worker.on('error', (error) => {
       if (!isConnectionError(error)) log.error('worker error', { queue: name, error: error.message });
     });

@@ -3,6 +3,7 @@
 // status code; only a bug can produce a 500.
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
 import type { QueueSet } from '@/lib/queues';
 import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
@@ -26,6 +27,19 @@ export interface SignupDeps {
 type Refusal = Response;
 
 export async function handleSignupRequest(request: Request, deps: SignupDeps): Promise<Response> {
+  const stop = metrics().requestSeconds.startTimer({ route: '/api/signups' });
+  // A throw is a bug, which Next answers with 500.
+  let status = 500;
+  try {
+    const response = await answerSignup(request, deps);
+    status = response.status;
+    return response;
+  } finally {
+    stop({ status: String(status) });
+  }
+}
+
+async function answerSignup(request: Request, deps: SignupDeps): Promise<Response> {
   const input = await readSignupRequest(request, deps);
   if (input instanceof Response) return input;
 

@@ -1,5 +1,6 @@
 // Calls an HTTP provider with a deadline and an idempotency key, and turns every way the call can
 // fail into the taxonomy of provider-errors.ts.
+import { observeProviderCall } from '@/lib/metrics';
 import {
   PermanentProviderError,
   RateLimitedProviderError,
@@ -23,7 +24,11 @@ export interface ProviderRequest {
   signal?: AbortSignal;
 }
 
-export async function callProvider<Response>({
+export function callProvider<Response>(request: ProviderRequest): Promise<Response> {
+  return observeProviderCall(request.provider, () => send<Response>(request));
+}
+
+async function send<Response>({
   provider,
   method,
   url,

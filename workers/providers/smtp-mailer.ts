@@ -1,6 +1,7 @@
 // Sends mail over real SMTP with nodemailer, and classifies SMTP failures: 4xx replies and
 // connection problems are transient, 5xx replies are permanent.
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import { observeProviderCall } from '@/lib/metrics';
 import { abortReason } from '@/workers/providers/http-provider';
 import { PermanentProviderError, TransientProviderError } from '@/workers/providers/provider-errors';
 
@@ -22,7 +23,11 @@ export function createMailer({ host, port, timeoutMs }: { host: string; port: nu
   });
 }
 
-export async function sendMail(mailer: Mailer, message: SendMailOptions, signal?: AbortSignal): Promise<void> {
+export function sendMail(mailer: Mailer, message: SendMailOptions, signal?: AbortSignal): Promise<void> {
+  return observeProviderCall('smtp', () => send(mailer, message, signal));
+}
+
+async function send(mailer: Mailer, message: SendMailOptions, signal?: AbortSignal): Promise<void> {
   try {
     // nodemailer takes no AbortSignal; the socket timeouts above bound the send itself, and the
     // race lets a job's deadline or cancel end the attempt at once.

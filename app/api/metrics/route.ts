@@ -1,0 +1,17 @@
+// GET /api/metrics: Prometheus text format. With METRICS_TOKEN set it answers only
+// `Authorization: Bearer <token>`; without it, anyone, so it must then stay off public routes.
+import { webRuntime } from '@/app/_signup/web-runtime';
+import { config } from '@/lib/config';
+import { handleMetricsRequest, metrics } from '@/lib/metrics';
+
+export const dynamic = 'force-dynamic';
+
+export function GET(request: Request): Promise<Response> {
+  const settings = config();
+  const { queues, valkey, log } = webRuntime();
+  return handleMetricsRequest(request, {
+    metrics: metrics(),
+    token: settings.metrics.token,
+    queueState: { queues, valkey, keyPrefix: settings.queuePrefix, log },
+  });
+}

@@ -1,0 +1,320 @@
+// Every Prometheus metric the app exports, defined once, and the scrape endpoint's logic. Each
+// process has one registry (metrics()); tests build their own with createMetrics(). The web process
+// serves its registry at GET /api/metrics together with the queues' state, read from Valkey at
+// scrape time; each worker process serves its own on WORKER_METRICS_PORT (workers/metrics-server.ts).
+//
+// Labels carry only small fixed sets: queue and job names, providers, outcomes, status codes.
+// Never a user id, an email or a job id: each new label value is a new time series, kept forever.
+//
+// The avatar queue's sandboxed processor runs in a child process whose registry nobody scrapes: the
+// storage provider's call latency, its rate-limited attempts and the breaker transitions seen there
+// are not exported. The parent still observes the avatar jobs' wait and processing times (from the
+// Worker's events), and the breaker gauge is read from Valkey, so the storage breaker is covered.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from '@/lib/log';
+import type { QueueSet } from '@/lib/queues';
+import { CircuitBreaker } from '@/workers/circuit-breaker';
+import { SIGNUP_JOBS } from '@/workers/jobs';
+import { ProviderError } from '@/workers/providers/provider-errors';
+
+// A worker picks a job up within milliseconds when idle; a backlog, an open breaker or a rate limit
+// holds it for minutes. Up to an hour, so a queue that stopped draining still lands in a bucket.
+const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+// An attempt is one or two provider calls plus a few queries: tens of milliseconds, seconds when a
+// provider is slow, cut at the job's deadline (15 s analytics, 30 s email and CRM, 60 s avatar).
+const PROCESSING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60];
+// One call: milliseconds against a healthy provider, up to PROVIDER_TIMEOUT_MS (10 s by default).
+const PROVIDER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];
+// A signup answers in 5–70 ms when healthy; the database's 1.5 s budget bounds the 503s.
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2, 5];
+
+export type JobOutcome = 'completed' | 'failed' | 'retrying';
+export type ProviderOutcome = 'ok' | 'transient' | 'permanent' | 'rate_limited';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    jobWaitSeconds: new Histogram({
+      name: 'signup_job_wait_seconds',
+      help: 'From a job being added (after any delay it was added with) to the start of its first attempt, by how that attempt ended',
+      labelNames: ['queue', 'job', 'outcome'] as const,
+      buckets: WAIT_BUCKETS,
+      registers,
+    }),
+    jobProcessingSeconds: new Histogram({
+      name: 'signup_job_processing_seconds',
+      help: 'Duration of one attempt; outcome completed, failed (for good: dead-lettered) or retrying',
+      labelNames: ['queue', 'job', 'outcome'] as const,
+      buckets: PROCESSING_BUCKETS,
+      registers,
+    }),
+    providerCallSeconds: new Histogram({
+      name: 'signup_provider_call_seconds',
+      help: 'Duration of one call to a third party; outcome ok, transient, permanent or rate_limited',
+      labelNames: ['provider', 'outcome'] as const,
+      buckets: PROVIDER_BUCKETS,
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: 'signup_request_seconds',
+      help: 'Duration of a signup request, by route and status code',
+      labelNames: ['route', 'status'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers,
+    }),
+    jobRetries: new Counter({
+      name: 'signup_job_retries_total',
+      help: 'Failed attempts that will be retried with backoff',
+      labelNames: ['queue', 'job'] as const,
+      registers,
+    }),
+    jobRateLimited: new Counter({
+      name: 'signup_job_rate_limited_total',
+      help: 'Attempts put back to wait without spending an attempt; reason breaker_open or provider_rate_limited',
+      labelNames: ['queue', 'job', 'reason'] as const,
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'signup_dead_letters_total',
+      help: 'Dead letters written to PostgreSQL',
+      labelNames: ['queue', 'job'] as const,
+      registers,
+    }),
+    breakerTransitions: new Counter({
+      name: 'signup_breaker_transitions_total',
+      help: 'Circuit breaker state changes this process caused',
+      labelNames: ['provider', 'from', 'to'] as const,
+      registers,
+    }),
+    outboxDispatchFailures: new Counter({
+      name: 'signup_outbox_dispatch_failures_total',
+      help: 'Failed attempts to move outbox rows into Valkey; path fast (the signup request) or relay',
+      labelNames: ['path'] as const,
+      registers,
+    }),
+    reconcilerRepairs: new Counter({
+      name: 'signup_reconciler_repairs_total',
+      help: 'Jobs the reconciler accounted for; kind reenqueued (Valkey lost it) or dead_letter_written',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    queueOldestWaitingSeconds: new Gauge({
+      name: 'signup_queue_oldest_waiting_seconds',
+      help: 'Age of the job next in line in the wait list, since it was added or last started; 0 when none waits',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    queueWorkers: new Gauge({
+      name: 'signup_queue_workers',
+      help: 'Workers connected to the queue, from Valkey CLIENT LIST',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    queueStateUp: new Gauge({
+      name: 'signup_queue_state_up',
+      help: '1 when this scrape could read the queues and breakers from Valkey, else 0',
+      registers,
+    }),
+    breakerOpen: new Gauge({
+      name: 'signup_breaker_open',
+      help: '1 while the provider breaker is not closed (open, or half-open waiting on its probe)',
+      labelNames: ['provider'] as const,
+      registers,
+    }),
+  };
+}
+
+// On globalThis, so Next's dev reloads and every route module that imports this share one registry:
+// the signup route must observe into the registry /api/metrics serves.
+const holder = globalThis as typeof globalThis & { __signupMetrics?: Metrics };
+
+/** This process's metrics, created on first use. */
+export function metrics(): Metrics {
+  holder.__signupMetrics ??= createMetrics();
+  return holder.__signupMetrics;
+}
+
+/**
+ * Records an attempt a Worker has just finished, from BullMQ's own timestamps. Wait is observed for
+ * first attempts only: a retried job re-enters the queue when its backoff ends, a moment BullMQ does
+ * not record, so its wait would mostly measure the backoff. Time spent put back by a rate limit or
+ * an open breaker is real waiting and is included.
+ */
+export function observeAttempt(
+  queue: string,
+  job: Pick<Job, 'name' | 'timestamp' | 'processedOn' | 'finishedOn' | 'attemptsMade' | 'opts'>,
+  outcome: JobOutcome,
+  now = Date.now(),
+): void {
+  const target = metrics();
+  const labels = { queue, job: job.name, outcome };
+  if (outcome === 'retrying') target.jobRetries.inc({ queue, job: job.name });
+  if (job.processedOn === undefined) return;
+  if (job.attemptsMade <= 1) {
+    target.jobWaitSeconds.observe(labels, Math.max(0, job.processedOn - job.timestamp - (job.opts.delay ?? 0)) / 1_000);
+  }
+  target.jobProcessingSeconds.observe(labels, Math.max(0, (job.finishedOn ?? now) - job.processedOn) / 1_000);
+}
+
+/** Times one provider call and records how it ended, by the provider-errors taxonomy. */
+export async function observeProviderCall<T>(provider: string, call: () => Promise<T>): Promise<T> {
+  const stop = metrics().providerCallSeconds.startTimer({ provider });
+  try {
+    const result = await call();
+    stop({ outcome: 'ok' });
+    return result;
+  } catch (error) {
+    stop({ outcome: providerOutcome(error) });
+    throw error;
+  }
+}
+
+function providerOutcome(error: unknown): ProviderOutcome {
+  if (!(error instanceof ProviderError)) return 'transient';
+  return error.kind === 'rate-limited' ? 'rate_limited' : error.kind;
+}
+
+/** With no token configured every scrape is allowed (the endpoint must then stay internal). */
+export function isAuthorizedScrape(authorization: string | null | undefined, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const presented = /^Bearer +(\S+)$/i.exec(authorization?.trim() ?? '')?.[1] ?? '';
+  // Comparing digests gives both sides one length, so timingSafeEqual leaks neither length nor content.
+  return timingSafeEqual(sha256(presented), sha256(token));
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** What the web process reads from Valkey at scrape time. */
+export interface QueueStateSources {
+  queues: QueueSet;
+  /** Holds the breakers' keys (workers/circuit-breaker.ts). */
+  valkey: Redis;
+  /** QUEUE_PREFIX, the breakers' key prefix. */
+  keyPrefix: string;
+  log?: Logger;
+}
+
+export interface MetricsRequestDeps {
+  metrics: Metrics;
+  token?: string;
+  /** The web process's queues; a worker process serves its registry alone. */
+  queueState?: QueueStateSources;
+}
+
+/** GET /api/metrics as a plain Request → Response function. */
+export async function handleMetricsRequest(request: Request, deps: MetricsRequestDeps): Promise<Response> {
+  if (!isAuthorizedScrape(request.headers.get('authorization'), deps.token)) {
+    return new Response('Unauthorized\n', { status: 401, headers: { 'www-authenticate': 'Bearer realm="metrics"' } });
+  }
+  return new Response(await exposition(deps.metrics, deps.queueState), {
+    headers: { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' },
+  });
+}
+
+/** The registry in Prometheus text format, preceded by a read of the queues' state when given. */
+export async function exposition(target: Metrics, queueState?: QueueStateSources): Promise<string> {
+  const bullmq = queueState ? await collectQueueState(target, queueState) : '';
+  const own = await target.registry.metrics();
+  return bullmq === '' ? own : `${own.trimEnd()}\n${bullmq}\n`;
+}
+
+/**
+ * A queue read that takes longer is given up: the process's own metrics still reach Prometheus well
+ * within its default 10 s scrape timeout (a connection still opening waits for Valkey, not 500 ms).
+ */
+const QUEUE_STATE_BUDGET_MS = 2_000;
+
+/**
+ * Per queue: BullMQ's exportPrometheusMetrics (counts by state, one script; completed and failed
+ * totals), CLIENT LIST for its workers, and the oldest waiting job (one script, one HGETALL); per
+ * provider, one breaker snapshot script. A few commands each, over the fail-fast producer
+ * connection, so a Valkey outage costs a scrape at most its 500 ms command timeout.
+ */
+export async function collectQueueState(target: Metrics, { queues, valkey, keyPrefix, log }: QueueStateSources): Promise<string> {
+  const now = Date.now();
+  const providers = [...new Set(SIGNUP_JOBS.map((contract) => contract.provider))];
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_STATE_BUDGET_MS} ms`)), QUEUE_STATE_BUDGET_MS);
+  });
+  try {
+    const read = Promise.all([
+      Promise.all(
+        Object.values(queues).map(async (queue) => {
+          const [text, workers, [next]] = await Promise.all([
+            queue.exportPrometheusMetrics(),
+            queue.getWorkersCount(),
+            queue.getWaiting(0, 0),
+          ]);
+          // A job back from a retry or a rate limit has waited since its last start, not since it was added.
+          const since = next ? Math.max(next.timestamp + (next.opts.delay ?? 0), next.processedOn ?? 0) : now;
+          return { queue: queue.name, text, workers, oldestSeconds: Math.max(0, now - since) / 1_000 };
+        }),
+      ),
+      Promise.all(
+        providers.map((provider) => new CircuitBreaker({ redis: valkey, provider, keyPrefix }).snapshot(now)),
+      ),
+    ]);
+    const [perQueue, breakers] = await Promise.race([read, budget]);
+    resetQueueState(target);
+    for (const { queue, workers, oldestSeconds } of perQueue) {
+      target.queueWorkers.set({ queue }, workers);
+      target.queueOldestWaitingSeconds.set({ queue }, oldestSeconds);
+    }
+    for (const { provider, state } of breakers) target.breakerOpen.set({ provider }, state === 'closed' ? 0 : 1);
+    target.queueStateUp.set(1);
+    return mergeFamilies(perQueue.map(({ text }) => text));
+  } catch (error) {
+    // Stale gauges would read as a live answer; without them the alerts on them stay silent and
+    // signup_queue_state_up says why.
+    resetQueueState(target);
+    target.queueStateUp.set(0);
+    log?.warn('metrics: could not read the queues', { error: error instanceof Error ? error.message : String(error) });
+    return '';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function resetQueueState(target: Metrics): void {
+  target.queueWorkers.reset();
+  target.queueOldestWaitingSeconds.reset();
+  target.breakerOpen.reset();
+}
+
+/**
+ * Joins per-queue expositions into one: each family's HELP and TYPE once, then all its samples, as
+ * the text format requires (each queue's export repeats them).
+ */
+function mergeFamilies(texts: string[]): string {
+  const families = new Map<string, { header: string[]; samples: string[] }>();
+  const family = (name: string) => {
+    const existing = families.get(name);
+    if (existing) return existing;
+    const created: { header: string[]; samples: string[] } = { header: [], samples: [] };
+    families.set(name, created);
+    return created;
+  };
+  for (const line of texts.flatMap((text) => text.split('\n'))) {
+    const comment = /^# (HELP|TYPE) (\S+)/.exec(line);
+    if (comment?.[2]) {
+      const entry = family(comment[2]);
+      if (!entry.header.some((existing) => existing.startsWith(`# ${comment[1]} `))) entry.header.push(line);
+      continue;
+    }
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
+    // BullMQ writes `{queue="email", state="waiting"}`; the canonical form has no blank after the comma.
+    if (name) family(name).samples.push(line.replace(/", (?=[a-zA-Z_]\w*=")/g, '",'));
+  }
+  return [...families.values()].flatMap(({ header, samples }) => [...header, ...samples]).join('\n');
+}

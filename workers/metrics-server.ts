@@ -1,0 +1,68 @@
+// A worker process's own /metrics, on WORKER_METRICS_PORT: its jobs' wait and processing times,
+// provider calls, retries, dead letters, breaker transitions, relay and reconciler counts. The
+// queues' depth and workers are served once, by the web's /api/metrics, since every process would
+// read the same numbers from Valkey. Same token rule as the web: METRICS_TOKEN, when set, is
+// required as a bearer token. Each worker process needs its own port on a host; in the compose
+// file each container has its own network, so all use 9464 and Prometheus finds them by DNS.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@/lib/log';
+import { exposition, isAuthorizedScrape, type Metrics } from '@/lib/metrics';
+
+export interface MetricsServer {
+  /** The port it listens on (the one asked for, or the one picked for 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on every interface, since Prometheus scrapes from another container. Resolves undefined
+ * when the port is taken: a worker without its metrics still does its work.
+ */
+export async function startMetricsServer({
+  port,
+  token,
+  metrics,
+  log,
+}: {
+  port: number;
+  token: string | undefined;
+  metrics: Metrics;
+  log: Logger;
+}): Promise<MetricsServer | undefined> {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://worker').pathname;
+    if (request.method !== 'GET' || path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+      return;
+    }
+    if (!isAuthorizedScrape(request.headers.authorization, token)) {
+      response.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end('Unauthorized\n');
+      return;
+    }
+    exposition(metrics).then(
+      (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (error: unknown) => {
+        log.error('metrics: could not render the registry', { error: error instanceof Error ? error.message : String(error) });
+        response.writeHead(500).end();
+      },
+    );
+  });
+
+  try {
+    server.listen(port);
+    await once(server, 'listening');
+  } catch (error) {
+    log.warn('metrics server not started', { port, error: error instanceof Error ? error.message : String(error) });
+    return undefined;
+  }
+  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
+}
+
+function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A scraper's keep-alive connection would otherwise hold close() open until it times out.
+  server.closeAllConnections();
+  return closed;
+}
