@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest, type SignupDeps } from '@/app/_signup/signup-request';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
-import { QUEUE_NAMES } from '@/lib/queues';
+import { closeQueueSet, createQueueSet, QUEUE_NAMES } from '@/lib/queues';
+import { createProducerConnection } from '@/lib/valkey';
 import { startOutboxRelay } from '@/workers/outbox-relay';
 import { jobCounts, quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-process';
@@ -162,5 +163,33 @@ describe('outbox', () => {
         expect((await outboxRows(userId)).map((row) => row.dispatchAttempts)).toEqual([1, 1, 1, 1]);
       }
     });
+  });
+});
+
+describe('when Valkey was already down when the process started', () => {
+  it('still answers 201 at once and leaves the jobs in the outbox', async () => {
+    const down = await startValkeyProcess();
+    await down.stop();
+    // A producer that has never connected: BullMQ waits for a connection that never comes.
+    const producer = createProducerConnection(down.url);
+    const queues = createQueueSet(producer, stack.config.queuePrefix);
+    try {
+      const started = Date.now();
+      const response = await handleSignupRequest(
+        new Request('http://app.test/api/signups', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(uniqueSignup()),
+        }),
+        { ...deps, queues },
+      );
+      expect(response.status).toBe(201);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      const { id } = (await response.json()) as { id: string };
+      expect((await outboxRows(id)).every((row) => row.dispatchedAt === null)).toBe(true);
+    } finally {
+      await closeQueueSet(queues).catch(() => undefined);
+      producer.disconnect();
+    }
   });
 });
