@@ -31,16 +31,11 @@ export async function writeOutbox(tx: TransactionClient, entries: OutboxEntry[])
 }
 
 /**
- * Adds the rows' jobs to Valkey. The adds run concurrently over one connection, so a signup's four
- * jobs cost about one round trip. Throws if Valkey refuses; nothing is marked then.
- */
-/**
- * How long adding a batch may take before the caller gives up and leaves it to the relay (the
- * producer connection's command timeout, lib/valkey.ts). Adds
- * normally take about a millisecond. A connection that has never connected (Valkey was down when
- * the process started) makes BullMQ wait for it with no timeout of its own, so the deadline is
- * what keeps a signup from hanging. An add that lands after the deadline is harmless: the relay's
- * later dispatch reuses the same job ids.
+ * How long adding a batch may take before the caller gives up and leaves it to the relay: the
+ * producer connection's command timeout (lib/valkey.ts). Adds normally take about a millisecond.
+ * A connection that has never connected (Valkey was down when the process started) makes BullMQ
+ * wait for it with no timeout of its own, so the deadline is what keeps a signup from hanging. An
+ * add that lands after the deadline is harmless: the relay's later dispatch reuses the job ids.
  */
 export const ENQUEUE_DEADLINE_MS = 500;
 
@@ -48,6 +43,11 @@ export class EnqueueTimeoutError extends Error {
   override name = 'EnqueueTimeoutError';
 }
 
+/**
+ * Adds the rows' jobs to Valkey. The adds run concurrently over one connection, so a signup's four
+ * jobs cost about one round trip. Throws if Valkey refuses or misses the deadline; nothing is
+ * marked then.
+ */
 export async function enqueueRows(queues: QueueSet, rows: OutboxRow[], deadlineMs = ENQUEUE_DEADLINE_MS): Promise<void> {
   const byQueue = new Map<QueueName, OutboxRow[]>();
   for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
