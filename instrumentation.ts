@@ -1,6 +1,7 @@
 // Runs once when a Next.js server starts (Next's instrumentation hook). A production server without
 // ADMIN_PASSWORD would have an admin area nobody can open: it refuses to start instead. `npm start`
-// generates a password when none is set, so the local demo still starts.
+// generates a password when none is set, so the local demo still starts. It also starts tracing
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set (lib/tracing.ts); Next's own request spans then join it.
 export async function register(): Promise<void> {
   // Next's runtime selector, inlined at build time, not configuration; lib/config.ts and
   // process.exit exist only in the Node.js runtime.
@@ -17,5 +18,7 @@ export async function register(): Promise<void> {
       // answers every request with 500.
       process.exit(1);
     }
+    const { startTracing } = await import('@/lib/tracing');
+    startTracing('signup-web', settings.otlpEndpoint);
   }
 }

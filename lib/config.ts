@@ -62,6 +62,8 @@ const envSchema = z
     // How often the reconciler compares PostgreSQL with the queues (workers/reconciler.ts); 0 turns
     // it off, for processes that share a database with others' queues (the test suite's workers).
     RECONCILE_EVERY_MS: z.coerce.number().int().min(0).default(60_000),
+    // Where traces go (OTLP over HTTP, e.g. http://otel-collector:4318); unset: no tracing.
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUndefined, z.string().url().optional()),
     // When set, /api/metrics and the workers' /metrics answer only `Authorization: Bearer <token>`;
     // when unset they answer anyone, so they must then be reachable only from inside the network.
     METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'at least 16 characters').optional()),
@@ -85,6 +87,7 @@ const envSchema = z
     alerts: { webhookUrl: env.ALERT_WEBHOOK_URL, windowMs: env.ALERT_WINDOW_MS },
     replayPerSecond: env.REPLAY_PER_SECOND,
     reconcileEveryMs: env.RECONCILE_EVERY_MS,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     metrics: { token: env.METRICS_TOKEN, workerPort: env.WORKER_METRICS_PORT },
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     mocks: {

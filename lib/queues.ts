@@ -4,6 +4,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, type QueueName } from '@/lib/config';
+import { queueTelemetry } from '@/lib/tracing';
 
 export { QUEUE_NAMES, type QueueName };
 
@@ -15,8 +16,9 @@ export type QueueSet = Readonly<Record<QueueName, Queue>>;
 
 /** One Queue per name over a single shared connection (BullMQ reuses a connection it is given). */
 export function createQueueSet(connection: Redis, basePrefix: string): QueueSet {
+  const telemetry = queueTelemetry();
   const entries = QUEUE_NAMES.map((name) => {
-    const queue = new Queue(name, { connection, prefix: queuePrefix(basePrefix, name) });
+    const queue = new Queue(name, { connection, prefix: queuePrefix(basePrefix, name), telemetry });
     // A Queue re-emits its connection's errors; the connection's owner reports those, and without
     // a listener Node would print each one as an unhandled 'error' event.
     queue.on('error', () => undefined);

@@ -6,6 +6,7 @@
 import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { createLogger } from '@/lib/log';
+import { startTracing } from '@/lib/tracing';
 import { metrics } from '@/lib/metrics';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
@@ -16,6 +17,8 @@ import { startReconcilerWorker } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
 
 const settings = config();
+// First, so the clients created below are traced.
+const tracing = startTracing('signup-workers', settings.otlpEndpoint);
 const log = createLogger('worker');
 const db = createDb(settings.databaseUrl);
 
@@ -62,6 +65,7 @@ async function shutdown(signal: string) {
   relayConnection.disconnect();
   workerConnection.disconnect();
   await db.$disconnect();
+  await tracing?.shutdown();
   log.info('stopped');
   process.exit(0);
 }

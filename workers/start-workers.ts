@@ -13,6 +13,7 @@ import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { observeAttempt } from '@/lib/metrics';
 import { queuePrefix } from '@/lib/queues';
+import { queueTelemetry } from '@/lib/tracing';
 import { isConnectionError } from '@/lib/valkey';
 import { recordFailuresOf } from '@/workers/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/handler-context';
@@ -71,6 +72,7 @@ export function startWorkers({
   const context = createHandlerContext(config, db);
   const queues: Queue[] = [];
 
+  const telemetry = queueTelemetry();
   const workers = config.workerQueues.map((name) => {
     const prefix = queuePrefix(config.queuePrefix, name);
     const queue = new Queue(name, { connection, prefix });
@@ -86,6 +88,8 @@ export function startWorkers({
     const worker = new Worker(name, sandbox ?? inProcess, {
       connection,
       prefix,
+      // Continues the trace the producer started: the job span joins the signup's trace.
+      telemetry,
       concurrency: concurrency[name] ?? runtime.concurrency,
       lockDuration: config.lockOverrides.lockDurationMs ?? runtime.lockDurationMs,
       stalledInterval: config.lockOverrides.stalledIntervalMs ?? runtime.stalledIntervalMs,

@@ -2,6 +2,7 @@
 // files only wire in this process's dependencies). Every refusal is an expected value with its
 // status code; only a bug can produce a 500.
 import type { Db } from '@/lib/db';
+import { inSpan } from '@/lib/tracing';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import type { QueueSet } from '@/lib/queues';
@@ -31,7 +32,11 @@ export async function handleSignupRequest(request: Request, deps: SignupDeps): P
   // A throw is a bug, which Next answers with 500.
   let status = 500;
   try {
-    const response = await answerSignup(request, deps);
+    const response = await inSpan('signup', {}, async (span) => {
+      const answer = await answerSignup(request, deps);
+      span.setAttribute('http.response.status_code', answer.status);
+      return answer;
+    });
     status = response.status;
     return response;
   } finally {

@@ -1,6 +1,8 @@
 // Calls an HTTP provider with a deadline and an idempotency key, and turns every way the call can
 // fail into the taxonomy of provider-errors.ts.
+import { SpanKind } from '@opentelemetry/api';
 import { observeProviderCall } from '@/lib/metrics';
+import { inSpan } from '@/lib/tracing';
 import {
   PermanentProviderError,
   RateLimitedProviderError,
@@ -25,7 +27,12 @@ export interface ProviderRequest {
 }
 
 export function callProvider<Response>(request: ProviderRequest): Promise<Response> {
-  return observeProviderCall(request.provider, () => send<Response>(request));
+  const path = new URL(request.url).pathname;
+  return inSpan(
+    `${request.provider} ${request.method} ${path}`,
+    { kind: SpanKind.CLIENT, attributes: { 'provider.name': request.provider, 'http.request.method': request.method, 'url.path': path } },
+    () => observeProviderCall(request.provider, () => send<Response>(request)),
+  );
 }
 
 async function send<Response>({

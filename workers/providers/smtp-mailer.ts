@@ -1,7 +1,9 @@
 // Sends mail over real SMTP with nodemailer, and classifies SMTP failures: 4xx replies and
 // connection problems are transient, 5xx replies are permanent.
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import { SpanKind } from '@opentelemetry/api';
 import { observeProviderCall } from '@/lib/metrics';
+import { inSpan } from '@/lib/tracing';
 import { abortReason } from '@/workers/providers/http-provider';
 import { PermanentProviderError, TransientProviderError } from '@/workers/providers/provider-errors';
 
@@ -24,7 +26,9 @@ export function createMailer({ host, port, timeoutMs }: { host: string; port: nu
 }
 
 export function sendMail(mailer: Mailer, message: SendMailOptions, signal?: AbortSignal): Promise<void> {
-  return observeProviderCall('smtp', () => send(mailer, message, signal));
+  return inSpan('smtp send', { kind: SpanKind.CLIENT, attributes: { 'provider.name': 'smtp' } }, () =>
+    observeProviderCall('smtp', () => send(mailer, message, signal)),
+  );
 }
 
 async function send(mailer: Mailer, message: SendMailOptions, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,68 @@
+// One trace from the signup request, through the job, to the provider call: BullMQ carries the
+// trace context inside the job (bullmq-otel), so the worker's span continues the request's trace.
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handleSignupRequest } from '@/app/_signup/signup-request';
+import { RateLimiter } from '@/app/_signup/rate-limiter';
+import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+
+let stack: TestStack;
+let workers: RunningWorkers;
+
+beforeAll(async () => {
+  provider.register();
+  stack = await startTestStack({ WORKER_QUEUES: 'crm' });
+  workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+});
+afterAll(async () => {
+  await workers.close(5_000);
+  await stack.close();
+  await provider.shutdown();
+});
+
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+describe('tracing', () => {
+  it('links the signup request span to the job span to the provider call span, in one trace', async () => {
+    const response = await handleSignupRequest(
+      new Request('http://app.test/api/signups', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(uniqueSignup()),
+      }),
+      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog },
+    );
+    expect(response.status).toBe(201);
+    const { id: userId } = (await response.json()) as { id: string };
+    await waitFor(async () => (await stack.db.crmContact.count({ where: { userId } })) === 1, { what: 'the contact' });
+
+    // The job's span ends after the provider call inside it: wait until both are exported.
+    const spans = await waitFor(
+      () => {
+        const finished = exporter.getFinishedSpans();
+        const call = finished.find((span) => span.name === 'crm POST /crm/contacts');
+        return call && finished.some((span) => span.spanContext().spanId === parentOf(call)) ? finished : undefined;
+      },
+      { what: 'the provider span and its job span' },
+    );
+
+    const request = spans.find((span) => span.name === 'signup');
+    const call = spans.find((span) => span.name === 'crm POST /crm/contacts');
+    const job = spans.find((span) => span.kind === SpanKind.CONSUMER && span.spanContext().spanId === parentOf(call as ReadableSpan));
+    expect(request).toBeDefined();
+    expect(job).toBeDefined();
+    expect(call).toBeDefined();
+    const traceId = request?.spanContext().traceId;
+    expect(job?.spanContext().traceId).toBe(traceId);
+    expect(call?.spanContext().traceId).toBe(traceId);
+    // No personal data in span attributes.
+    const text = JSON.stringify(spans.map((span) => span.attributes));
+    expect(text).not.toMatch(/@example\.test/);
+  });
+});
