@@ -8,10 +8,10 @@ import {
 } from '@/app/_admin/dead-letter-requests';
 import { insertUser, newToken } from '@/app/_signup/create-signup';
 import { syncCrmContact } from '@/workers/jobs';
+import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';
 import { startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
 const ADMIN = { user: 'admin', password: 'correct horse battery staple' };
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 let stack: TestStack;
 let deps: DeadLetterDeps;
@@ -22,16 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-function request(method: string, url: string, { auth = basic(ADMIN.user, ADMIN.password), body, origin }: {
-  auth?: string | null;
-  body?: unknown;
-  origin?: string;
-} = {}) {
-  const headers: Record<string, string> = { host: 'app.test' };
-  if (auth) headers.authorization = auth;
-  if (origin) headers.origin = origin;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return new Request(`http://app.test${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+function request(method: string, url: string, options: { auth?: string | null; body?: unknown; origin?: string } = {}) {
+  return adminRequest(method, url, { rightAuth: basic(ADMIN.user, ADMIN.password), ...options });
 }
 
 /** A CRM dead letter of a fresh user, unique to the calling test. */

@@ -18,10 +18,9 @@ import type { QueueHealthReport } from '@/lib/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
 import type { CircuitBreaker } from '@/workers/circuit-breaker';
 import { providerBreaker } from '@/workers/provider-breaker';
+import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';
 import { quietLog, startTestStack, type TestStack } from '@/tests/helpers/test-stack';
 
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-// The vitest environment sets ADMIN_PASSWORD; ADMIN_USER keeps its default.
 const ADMIN_AUTH = basic('admin', 'test-admin-password');
 
 let stack: TestStack;
@@ -38,22 +37,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-let wrongGuesses = 0;
-
-function request(method: string, url: string, { auth = ADMIN_AUTH, body, origin }: {
-  auth?: string | null;
-  body?: unknown;
-  origin?: string;
-} = {}) {
-  const headers: Record<string, string> = { host: 'app.test' };
-  if (auth) headers.authorization = auth;
-  // Wrong passwords count towards a per-address login throttle; each guess comes from its own
-  // address so this file's refusals never throttle its own admin.
-  if (auth && auth !== ADMIN_AUTH) headers['x-forwarded-for'] = `198.51.100.${(wrongGuesses += 1)}`;
-  if (origin) headers.origin = origin;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-  return new Request(`http://app.test${url}`, { method, headers, body: payload });
+function request(method: string, url: string, options: { auth?: string | null; body?: unknown; origin?: string } = {}) {
+  return adminRequest(method, url, { rightAuth: ADMIN_AUTH, ...options });
 }
 
 async function mockFaults(): Promise<Record<string, { mode: string }>> {
