@@ -1,13 +1,23 @@
 import type { NextConfig } from 'next';
 
-// `npm run web` is `next start` over .next/. The standalone output for the container image comes
-// with the Dockerfile, together with a test that starts it from a copy outside the repo (files
-// such as BullMQ's Lua scripts must be traced into it).
+// `output: 'standalone'`: the build leaves .next/standalone/server.js with only the node_modules
+// files its traced server code uses, so the container image carries no build tooling. `npm run
+// build` then copies .next/static in beside it (infra/copy-standalone-assets.ts; Next leaves that
+// to the deployer), and `npm run web` runs that server. infra/standalone-smoke.ts starts a copy
+// outside the repo, where a file the trace missed cannot be found in the repo's node_modules.
 const nextConfig: NextConfig = {
+  output: 'standalone',
   poweredByHeader: false,
-  // Loaded by Node at run time rather than bundled: native code (sharp), and BullMQ, whose Lua
-  // scripts are read from its package directory.
+  // Loaded by Node at run time rather than bundled: native code and packages that load their own
+  // files. The trace copies what they need: sharp with its platform's sharp.node and libvips (the
+  // synchronous baseline renders avatars in the web process), and BullMQ, whose Lua scripts
+  // version 6 inlines into dist/*/scripts/*.js, reached through ordinary imports.
   serverExternalPackages: ['sharp', 'bullmq', 'ioredis', 'pg', 'nodemailer'],
+  outputFileTracingIncludes: {
+    // bull-board's page template, scripts and styles are read from disk per request by
+    // serveStatic (app/_admin/bull-board.ts); nothing imports them, so the trace cannot see them.
+    '/admin/queues/**': ['./node_modules/@bull-board/ui/**'],
+  },
   typedRoutes: false,
 };
 

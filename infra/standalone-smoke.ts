@@ -1,0 +1,256 @@
+// `npx tsx infra/standalone-smoke.ts`, after `npm run build` (CI runs it): starts the standalone
+// web server the way the container image does, from a copy outside the repo, and drives what
+// depends on files the build's trace must have copied: bull-board's page and static files, BullMQ
+// on Valkey, the Prisma client on PostgreSQL, sharp and nodemailer in the synchronous baseline,
+// and the browser assets `npm run build` copies in. Inside the repo a file the trace missed would
+// still be found in the repo's node_modules; from the copy it is not, and the check fails.
+//
+// Uses DATABASE_URL's server and VALKEY_URL (lib/config.ts defaults otherwise), each on a
+// throwaway database and queue prefix that it removes afterwards, and starts the mock providers
+// from the repo on free ports. Exits non-zero with the failing check and each process's last output.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { createSessionCookie, SESSION_COOKIE } from '../app/_admin/admin-session';
+import { childProcessEnv, config, loadConfig } from '../lib/config';
+import { applyMigrations, createDatabaseIfMissing } from '../prisma/migrate';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const standalone = path.join(root, '.next/standalone');
+/** A cold standalone server opens its pools on the first request; well under this on 2 cores. */
+const START_DEADLINE_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+const STOP_DEADLINE_MS = 10_000;
+
+class SmokeFailure extends Error {
+  override name = 'SmokeFailure';
+}
+
+interface Started {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+}
+
+const started: Started[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(standalone, 'server.js')) || !existsSync(path.join(standalone, '.next/static'))) {
+    throw new SmokeFailure('no standalone build with its static files; run `npm run build` first');
+  }
+  const copy = await mkdtemp(path.join(os.tmpdir(), 'signup-standalone-'));
+  cleanups.push(() => rm(copy, { recursive: true, force: true }));
+  if (!path.relative(root, copy).startsWith('..')) throw new SmokeFailure(`${copy} is inside the repo`);
+  await cp(standalone, copy, { recursive: true, verbatimSymlinks: true });
+  console.log(`standalone-smoke: copied .next/standalone to ${copy}`);
+
+  const base = config();
+  const suffix = randomBytes(4).toString('hex');
+  const databaseUrl = withDatabase(base.databaseUrl, `signup_smoke_${suffix}`);
+  await createDatabaseIfMissing(databaseUrl);
+  cleanups.push(() => dropDatabase(databaseUrl));
+  await applyMigrations(databaseUrl);
+  const queuePrefix = `smoke-${suffix}`;
+  cleanups.push(() => deleteKeys(base.valkeyUrl, `${queuePrefix}:*`));
+
+  const [webPort, mocksHttpPort, mocksSmtpPort] = [await freePort(), await freePort(), await freePort()];
+  const adminPassword = randomBytes(12).toString('base64url');
+  const settings = loadConfig({
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    VALKEY_URL: base.valkeyUrl,
+    QUEUE_PREFIX: queuePrefix,
+    PORT: String(webPort),
+    MOCKS_HOST: '127.0.0.1',
+    MOCKS_HTTP_PORT: String(mocksHttpPort),
+    MOCKS_SMTP_PORT: String(mocksSmtpPort),
+  });
+  const env = {
+    ...childProcessEnv(settings),
+    ADMIN_USER: settings.admin.user,
+    ADMIN_PASSWORD: adminPassword,
+    // Next's standalone server binds to HOSTNAME; loopback is enough here.
+    HOSTNAME: '127.0.0.1',
+  };
+
+  start('mocks', process.execPath, ['--import', 'tsx', 'infra/mock-providers/main.ts'], root, env);
+  const mocks = `http://127.0.0.1:${mocksHttpPort}`;
+  await waitFor('mocks', `${mocks}/__health`);
+  start('web', process.execPath, ['server.js'], copy, env);
+  const web = `http://127.0.0.1:${webPort}`;
+  await waitFor('web', `${web}/api/health`);
+  pass('GET /api/health answers 200 (PostgreSQL and Valkey reachable)');
+
+  const signup = await request(`${web}/api/signups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Smoke Test', email: `smoke-${suffix}@example.com` }),
+  });
+  const created = await expectStatus(signup, 201, 'POST /api/signups');
+  const statusUrl = (JSON.parse(created) as { statusUrl?: string }).statusUrl;
+  if (!statusUrl?.startsWith('/welcome/')) throw new SmokeFailure(`POST /api/signups: no statusUrl in ${created}`);
+  pass('POST /api/signups answers 201 (user, outbox and queue through the traced Prisma client and BullMQ)');
+  await expectStatus(await request(`${web}${statusUrl}`), 200, `GET ${statusUrl}`);
+  pass('the status page renders');
+
+  const sync = await request(`${web}/api/signups/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Smoke Sync', email: `smoke-sync-${suffix}@example.com` }),
+  });
+  await expectStatus(sync, 201, 'POST /api/signups/sync');
+  const stored = JSON.parse(await expectStatus(await request(`${mocks}/__inspect/storage`), 200, 'mocks /__inspect/storage'));
+  if (!Array.isArray(stored) || stored.length !== 1) {
+    throw new SmokeFailure(`the synchronous signup stored ${JSON.stringify(stored)} avatars, expected one`);
+  }
+  pass('POST /api/signups/sync answers 201 (sharp rendered the avatar, nodemailer sent the email)');
+
+  const basic = `Basic ${Buffer.from(`${settings.admin.user}:${adminPassword}`).toString('base64')}`;
+  const health = await expectStatus(
+    await request(`${web}/api/admin/queues`, { headers: { authorization: basic } }),
+    200,
+    'GET /api/admin/queues with Basic credentials',
+  );
+  if (!health.includes('"email"')) throw new SmokeFailure(`GET /api/admin/queues lists no email queue: ${health.slice(0, 200)}`);
+  pass('GET /api/admin/queues answers 200 to Basic credentials (queue state read through BullMQ)');
+
+  // Admin pages take the browser session only (proxy.ts); the cookie is the one the login form
+  // sets, signed with the credentials the server was given.
+  const cookie = createSessionCookie({ user: settings.admin.user, password: adminPassword });
+  if (!cookie) throw new SmokeFailure('could not sign an admin session cookie');
+  const session = { cookie: `${SESSION_COOKIE}=${cookie.value}` };
+  const board = await expectStatus(await request(`${web}/admin/queues`, { headers: session }), 200, 'GET /admin/queues');
+  const baseHref = /<base href="([^"]+)"/.exec(board)?.[1];
+  const assets = [...board.matchAll(/(?:src|href)="(static\/[^"]+\.(?:js|css))"/g)].map(([, asset]) => asset ?? '');
+  if (!baseHref || assets.length === 0) throw new SmokeFailure("GET /admin/queues: not bull-board's page (no base href or static assets)");
+  for (const asset of assets) {
+    const url = new URL(asset, new URL(baseHref, web));
+    await expectStatus(await request(url, { headers: session }), 200, `GET ${url.pathname}`);
+  }
+  pass(`GET /admin/queues and its ${assets.length} static files answer 200 (bull-board's UI files traced)`);
+  const queues = await expectStatus(await request(`${web}/admin/queues/api/queues`, { headers: session }), 200, 'bull-board API');
+  if (!queues.includes('"email"')) throw new SmokeFailure(`bull-board's API lists no email queue: ${queues.slice(0, 200)}`);
+  pass("bull-board's API reads the queues");
+
+  const page = await expectStatus(await request(`${web}/signup`), 200, 'GET /signup');
+  const chunk = /src="(\/_next\/static\/[^"]+\.js)"/.exec(page)?.[1];
+  if (!chunk) throw new SmokeFailure('GET /signup: the page references no /_next/static script');
+  await expectStatus(await request(`${web}${chunk}`), 200, `GET ${chunk}`);
+  pass('GET /signup and its /_next/static script answer 200 (static files copied by npm run build)');
+}
+
+function start(name: string, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  started.push({ name, child, output });
+}
+
+async function waitFor(name: string, url: string): Promise<void> {
+  const child = started.find((entry) => entry.name === name)?.child;
+  const deadline = Date.now() + START_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new SmokeFailure(`${name} exited (${child.exitCode}) before answering ${url}`);
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    if (response?.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new SmokeFailure(`${name} did not answer ${url} with 2xx within ${START_DEADLINE_MS} ms`);
+}
+
+function request(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+}
+
+async function expectStatus(response: Response, status: number, what: string): Promise<string> {
+  const body = await response.text();
+  if (response.status !== status) {
+    throw new SmokeFailure(`${what}: expected ${status}, got ${response.status}: ${body.slice(0, 300)}`);
+  }
+  return body;
+}
+
+function pass(check: string): void {
+  console.log(`standalone-smoke: ok - ${check}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new pg.Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
+  await client.connect();
+  try {
+    // FORCE: the server may not have closed its pool yet if it was killed.
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteKeys(valkeyUrl: string, pattern: string): Promise<void> {
+  const valkey = new Redis(valkeyUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  await valkey.connect();
+  try {
+    for await (const keys of valkey.scanStream({ match: pattern, count: 500 })) {
+      if ((keys as string[]).length > 0) await valkey.unlink(...(keys as string[]));
+    }
+  } finally {
+    valkey.disconnect();
+  }
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    started.map(async ({ child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+let failed = false;
+try {
+  await main();
+  console.log('standalone-smoke: the standalone build works from a copy outside the repo');
+} catch (error) {
+  failed = true;
+  console.error(`standalone-smoke: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  if (!(error instanceof SmokeFailure) && error instanceof Error && error.stack) console.error(error.stack);
+  for (const { name, output } of started) {
+    console.error(`--- ${name} output (last 60 lines) ---\n${output.join('').split('\n').slice(-60).join('\n')}`);
+  }
+} finally {
+  await stopAll();
+  for (const cleanup of cleanups.reverse()) {
+    await cleanup().catch((error: unknown) => {
+      console.error(`standalone-smoke: cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,287 @@
+// docker-compose.yml, kept honest without a Docker engine: it is valid against the Compose
+// specification's JSON schema (as shipped by dclint); every app service runs the command of an npm
+// script on a file the image contains, sets only variables lib/config.ts reads and, parsed by
+// lib/config.ts, points at services that exist; nothing starts before what it needs is healthy;
+// and Prometheus and Grafana are mounted where their own files expect. The image itself:
+// tests/container-image.test.ts.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '@/lib/config';
+import nextConfig from '@/next.config';
+import {
+  commandOf,
+  configKeys,
+  copiedRepoPaths,
+  environmentOf,
+  interpolatedNames,
+  loadCompose,
+  parseDockerfile,
+  parseEnvFile,
+  readRepoFile,
+  scriptArgv,
+  stageEnvironment,
+  type ComposeService,
+} from './helpers/container-files';
+
+const composeText = readRepoFile('docker-compose.yml');
+const example = parseEnvFile(readRepoFile('.env.example'));
+// What an operator puts in .env: the example, with its required values filled in.
+const dotEnv = {
+  ...example,
+  ADMIN_PASSWORD: 'compose-test-admin-password',
+  METRICS_TOKEN: 'compose-test-metrics-token-0123',
+};
+const compose = loadCompose(composeText, dotEnv);
+const services = compose.services;
+const packageJson = JSON.parse(readRepoFile('package.json')) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+};
+const stages = parseDockerfile(readRepoFile('infra/Dockerfile'));
+const runtime = stages.at(-1);
+if (!runtime) throw new Error('infra/Dockerfile has no stage');
+const imageEnvironment = stageEnvironment(runtime);
+
+/** The services that run this repo's code, with the npm script each one's command must match. */
+const APP_SERVICES = { web: 'web', workers: 'workers', mocks: 'mocks', migrate: 'db:migrate' } as const;
+/** Read by Next's standalone server (it binds to HOSTNAME), not by lib/config.ts. */
+const NEXT_VARIABLES = ['HOSTNAME', 'NEXT_TELEMETRY_DISABLED'];
+
+const service = (name: string) => {
+  const found = services[name];
+  if (!found) throw new Error(`docker-compose.yml has no ${name} service`);
+  return found;
+};
+/** What a container of the service sees: the image's ENV, then the service's environment. */
+const containerEnvironment = (name: string) => ({ ...imageEnvironment, ...environmentOf(service(name)) });
+const dependencies = (name: string) =>
+  Object.entries(service(name).depends_on ?? {}) as Array<[string, { condition?: string }]>;
+const hasHealthcheck = (name: string) => Boolean(service(name).healthcheck?.test) && !service(name).healthcheck?.disable;
+const containerPorts = (name: string) => (service(name).ports ?? []).map((port) => Number(port.split(':').at(-1)));
+const healthcheckPort = (name: string) =>
+  Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec([service(name).healthcheck?.test ?? []].flat().join(' '))?.[1]);
+
+function composeSchemaValidator() {
+  const require = createRequire(import.meta.url);
+  const schemaPath = path.join(path.dirname(require.resolve('dclint/package.json')), 'schemas/compose.schema.json');
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
+  // draft-07 by content; its `$schema` URI is not one Ajv has registered, and nothing else depends on it.
+  delete schema.$schema;
+  return new Ajv({ allErrors: true, strict: false, allowUnionTypes: true }).compile(schema);
+}
+
+describe('docker-compose.yml', () => {
+  describe('as a Compose file', () => {
+    const validate = composeSchemaValidator();
+
+    it('is valid against the Compose specification', () => {
+      const valid = validate(compose);
+      expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+      expect(valid).toBe(true);
+    });
+
+    it('would be refused by that schema with a misspelt key or an unknown start condition', () => {
+      const misspelt = structuredClone(compose);
+      misspelt.services.web = { ...service('web'), healthchek: {} } as ComposeService;
+      expect(validate(misspelt)).toBe(false);
+      const wrongCondition = structuredClone(compose);
+      wrongCondition.services.web = { ...service('web'), depends_on: { migrate: { condition: 'service_finished' } } };
+      expect(validate(wrongCondition)).toBe(false);
+    });
+
+    it('documents in .env.example every variable it interpolates', () => {
+      const secretSources = Object.values(compose.secrets ?? {}).flatMap((secret) => secret.environment ?? []);
+      const used = [...interpolatedNames(composeText), ...secretSources];
+      expect(used.length).toBeGreaterThan(0);
+      expect(used.filter((name) => !(name in example))).toEqual([]);
+    });
+
+    it('refuses to start until .env sets ADMIN_PASSWORD and METRICS_TOKEN', () => {
+      expect(() => loadCompose(composeText, example)).toThrow(/ADMIN_PASSWORD|METRICS_TOKEN/);
+      expect(() => loadCompose(composeText, { ...example, ADMIN_PASSWORD: 'x' })).toThrow(/METRICS_TOKEN/);
+    });
+  });
+
+  describe('the app services', () => {
+    it("all run the one image, built from infra/Dockerfile's last stage", () => {
+      const images = Object.keys(APP_SERVICES).map((name) => [service(name).image, service(name).build]);
+      expect(new Set(images.map(([image]) => image)).size).toBe(1);
+      for (const [, build] of images) {
+        expect(build).toEqual({ context: '.', dockerfile: 'infra/Dockerfile', target: runtime.name });
+      }
+    });
+
+    it('each run the command of their npm script, on a file the image contains', () => {
+      const copied = copiedRepoPaths(runtime);
+      for (const [name, script] of Object.entries(APP_SERVICES)) {
+        const { argv, assignments } = scriptArgv(packageJson.scripts[script] ?? '');
+        expect(commandOf(service(name)), name).toEqual(argv);
+        expect(imageEnvironment, `${name}: the image sets what \`npm run ${script}\` sets`).toMatchObject(assignments);
+        const entry = argv.at(-1) ?? '';
+        const inImage = copied.some((copy) => entry === copy || entry.startsWith(`${copy}/`));
+        expect(inImage, `${name}: ${entry} in the image`).toBe(true);
+        // The web's entry is build output: next.config.ts must keep producing it.
+        if (entry.startsWith('.next/standalone/')) expect(nextConfig.output).toBe('standalone');
+        else expect(existsSync(new URL(`../${entry}`, import.meta.url)), `${entry} exists`).toBe(true);
+      }
+      const cmd = runtime.instructions.findLast(({ keyword }) => keyword === 'CMD');
+      expect(JSON.parse(cmd?.args ?? '[]'), "the image's default command is the web").toEqual(commandOf(service('web')));
+    });
+
+    it('set only environment variables the app reads', () => {
+      const known = new Set([...configKeys(), ...NEXT_VARIABLES]);
+      expect(known).toContain('DATABASE_URL');
+      for (const name of Object.keys(APP_SERVICES)) {
+        const unknown = Object.keys(containerEnvironment(name)).filter((key) => !known.has(key));
+        expect(unknown, name).toEqual([]);
+      }
+    });
+
+    it('are configured, as lib/config.ts reads it, to reach each other by their compose names', () => {
+      const hostOf = (url: string) => new URL(url).hostname;
+      const web = loadConfig(containerEnvironment('web'));
+      const workers = loadConfig(containerEnvironment('workers'));
+      const mocks = loadConfig(containerEnvironment('mocks'));
+      const migrate = loadConfig(containerEnvironment('migrate'));
+      for (const settings of [web, workers, migrate]) expect(hostOf(settings.databaseUrl)).toBe('postgres');
+      for (const settings of [web, workers]) {
+        expect(settings.nodeEnv).toBe('production');
+        expect(hostOf(settings.valkeyUrl)).toBe('valkey');
+        expect(settings.providers.httpBaseUrl).toBe(`http://mocks:${mocks.mocks.httpPort}`);
+        expect(settings.providers.smtp).toEqual({ host: 'mocks', port: mocks.mocks.smtpPort });
+        expect(settings.appUrl).toBe('http://localhost:3000');
+        expect(settings.metrics.token).toBe(dotEnv.METRICS_TOKEN);
+      }
+      expect(workers.alerts.webhookUrl).toBe(`http://mocks:${mocks.mocks.httpPort}/alerts`);
+      // Production refuses to start without it (instrumentation.ts).
+      expect(web.admin.password).toBe(dotEnv.ADMIN_PASSWORD);
+      expect(containerEnvironment('web').HOSTNAME).toBe('0.0.0.0');
+      expect(containerPorts('web')).toEqual([web.port]);
+      expect(healthcheckPort('web')).toBe(web.port);
+      expect(containerPorts('mocks').sort()).toEqual([mocks.mocks.httpPort, mocks.mocks.smtpPort].sort());
+      expect(healthcheckPort('mocks')).toBe(mocks.mocks.httpPort);
+      expect(service('workers').expose).toEqual([String(workers.metrics.workerPort)]);
+      expect(healthcheckPort('workers')).toBe(workers.metrics.workerPort);
+    });
+
+    it('publish no port on workers and name no container, so `--scale workers=N` works', () => {
+      expect(service('workers').ports).toBeUndefined();
+      expect(Object.values(services).some((entry) => 'container_name' in entry)).toBe(false);
+    });
+  });
+
+  describe('start order', () => {
+    it('starts web and workers after migrate has completed and their stores and the mocks are healthy', () => {
+      const expected = {
+        migrate: 'service_completed_successfully',
+        mocks: 'service_healthy',
+        postgres: 'service_healthy',
+        valkey: 'service_healthy',
+      };
+      for (const name of ['web', 'workers']) {
+        const conditions = Object.fromEntries(dependencies(name).map(([on, { condition }]) => [on, condition]));
+        expect(conditions, name).toEqual(expected);
+      }
+      expect(dependencies('migrate')).toEqual([['postgres', { condition: 'service_healthy' }]]);
+    });
+
+    it('waits for health on every dependency that has a healthcheck, and only on those', () => {
+      for (const name of Object.keys(services)) {
+        for (const [on, { condition }] of dependencies(name)) {
+          const wanted =
+            on === 'migrate' ? 'service_completed_successfully' : hasHealthcheck(on) ? 'service_healthy' : undefined;
+          expect(wanted, `${name} depends on ${on}, which has no healthcheck`).toBeDefined();
+          expect(condition, `${name} -> ${on}`).toBe(wanted);
+        }
+      }
+      expect(service('migrate').healthcheck?.disable).toBe(true);
+    });
+  });
+
+  describe('Valkey and PostgreSQL', () => {
+    it('run Valkey 8 with an append-only file synced every second, refusing writes rather than evicting', () => {
+      expect(service('valkey').image).toMatch(/^valkey\/valkey:8(\.|$)/);
+      expect(commandOf(service('valkey')).join(' ')).toContain(
+        '--appendonly yes --appendfsync everysec --maxmemory-policy noeviction',
+      );
+      expect(service('valkey').volumes).toEqual(['valkey-data:/data']);
+    });
+
+    it('run PostgreSQL 17 on a named volume', () => {
+      expect(service('postgres').image).toMatch(/^postgres:17(\.|-|$)/);
+      expect(service('postgres').volumes).toEqual(['postgres-data:/var/lib/postgresql/data']);
+      expect(Object.keys(compose.volumes ?? {})).toContain('postgres-data');
+    });
+  });
+
+  describe('the observability profile', () => {
+    const prometheusConfig = parse(readRepoFile('infra/prometheus/prometheus.yml')) as {
+      rule_files: string[];
+      scrape_configs: Array<{
+        job_name: string;
+        authorization?: { credentials_file?: string };
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; port: number }>;
+      }>;
+    };
+    const mounts = (name: string) =>
+      (service(name).volumes ?? []).filter((volume) => volume.startsWith('./')).map((volume) => volume.split(':'));
+
+    it('holds Prometheus and Grafana, and only them', () => {
+      const profiled = Object.entries(services)
+        .filter(([, entry]) => entry.profiles)
+        .map(([name, entry]) => [name, entry.profiles]);
+      expect(profiled).toEqual([['prometheus', ['observability']], ['grafana', ['observability']]]);
+    });
+
+    it('mounts only files and folders the repo has', () => {
+      for (const name of Object.keys(services)) {
+        for (const [source = ''] of mounts(name)) {
+          expect(existsSync(new URL(`../${source}`, import.meta.url)), `${name} mounts ${source}`).toBe(true);
+        }
+      }
+    });
+
+    it('gives Prometheus its rules and the token file prometheus.yml reads, and scrapes services that exist', () => {
+      const targets = new Map(mounts('prometheus').map(([source, target]) => [target, source]));
+      expect(targets.get('/etc/prometheus/prometheus.yml')).toBe('./infra/prometheus/prometheus.yml');
+      for (const rules of prometheusConfig.rule_files) {
+        expect(targets.get(rules), rules).toBe(`./infra/prometheus/${path.basename(rules)}`);
+      }
+
+      const granted = (service('prometheus').secrets ?? []).map((secret) =>
+        typeof secret === 'string' ? secret : secret.source,
+      );
+      for (const scrape of prometheusConfig.scrape_configs) {
+        const secret = /^\/run\/secrets\/(.+)$/.exec(scrape.authorization?.credentials_file ?? '')?.[1];
+        expect(granted, scrape.job_name).toContain(secret);
+        // The token Prometheus sends is the one the app processes require.
+        expect(compose.secrets?.[secret ?? '']?.environment).toBe('METRICS_TOKEN');
+      }
+      const web = prometheusConfig.scrape_configs.find((scrape) => scrape.job_name === 'web');
+      expect(web?.static_configs?.[0]?.targets).toEqual([`web:${loadConfig(containerEnvironment('web')).port}`]);
+      const workers = prometheusConfig.scrape_configs.find((scrape) => scrape.job_name === 'workers');
+      expect(workers?.dns_sd_configs?.[0]).toMatchObject({
+        names: ['workers'],
+        port: loadConfig(containerEnvironment('workers')).metrics.workerPort,
+      });
+    });
+
+    it('provisions Grafana from infra/grafana at the paths its provisioning files name', () => {
+      const targets = new Map(mounts('grafana').map(([source, target]) => [source, target]));
+      expect(targets.get('./infra/grafana/provisioning')).toBe('/etc/grafana/provisioning');
+      const providers = parse(readRepoFile('infra/grafana/provisioning/dashboards/dashboards.yml')) as {
+        providers: Array<{ options: { path: string } }>;
+      };
+      expect(targets.get('./infra/grafana/dashboards')).toBe(providers.providers[0]?.options.path);
+      const datasources = parse(readRepoFile('infra/grafana/provisioning/datasources/prometheus.yml')) as {
+        datasources: Array<{ url: string }>;
+      };
+      expect(datasources.datasources[0]?.url).toBe(`http://prometheus:${containerPorts('prometheus')[0]}`);
+    });
+  });
+});
