@@ -1,6 +1,6 @@
 // The end-to-end suite: Debian's Chromium against a production build of the whole stack
-// (`npm start`: migrate, web, workers, mock providers), started here on its own ports, database
-// and queue prefix so it never touches a developer's running demo.
+// (`npm start`: migrate, web, workers, mock providers), started here on its own ports, database,
+// queue prefix and Valkey server (e2e/run-stack.ts) so it never touches a developer's running demo.
 import { execSync } from 'node:child_process';
 import { defineConfig } from '@playwright/test';
 import { E2E } from './e2e/e2e-environment';
@@ -13,12 +13,15 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
+  // Specs that wait out an outage set their own, longer limits.
   timeout: 60_000,
   expect: { timeout: 20_000 },
   reporter: [['list'], ['html', { outputFolder: 'e2e/.artifacts/report', open: 'never' }]],
   globalSetup: './e2e/global-setup.ts',
   use: {
     baseURL: E2E.baseUrl,
+    // The README's screenshots (docs/screenshots/) are taken at this size.
+    viewport: { width: 1280, height: 900 },
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions: {
@@ -35,7 +38,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npm start',
+    command: 'node --import tsx e2e/run-stack.ts',
     url: `${E2E.baseUrl}/api/health`,
     timeout: 180_000,
     reuseExistingServer: false,

@@ -1,14 +1,17 @@
 // The operator's walk through the admin console: sign in, see the four queues healthy, take the CRM
 // down from the fault panel and watch its breaker open and the verdict turn, make the CRM refuse
-// for good so the waiting jobs become dead letters, bring it back, replay them from the dead-letter
-// page, and find exactly one contact per user at the CRM. Every wait is a polled expectation.
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+// for good so the waiting jobs become dead letters (which the users' status pages show), bring it
+// back, replay them from the dead-letter page, see the users' CRM jobs done, exactly one contact
+// per user at the CRM, and the verdict healthy again. Every wait is a polled expectation. It also
+// takes the README's screenshots of the health page and the dead letters.
+import type { APIRequestContext, Page } from '@playwright/test';
 import { createQueueSet, closeQueueSet, QUEUE_NAMES } from '../lib/queues';
 import { createProducerConnection } from '../lib/valkey';
 import { E2E } from './e2e-environment';
-import { inspect, setFault } from './mock-providers';
+import { expect, test } from './fixtures';
+import { inspect } from './mock-providers';
 
-const ADMIN = { user: 'admin', password: E2E.env.ADMIN_PASSWORD };
+const ADMIN = E2E.admin;
 const QUEUES = ['email', 'crm', 'avatar', 'analytics'];
 /**
  * Enough CRM jobs that their retries alone reach the breaker's minimum of 10 calls in its 30 s
@@ -46,10 +49,6 @@ test.beforeAll(async ({ playwright }) => {
   }
   await closeQueueSet(queues);
   await connection.quit();
-});
-
-test.afterEach(async () => {
-  await setFault('all', { mode: 'up' });
 });
 
 test('an operator watches the CRM fail, then replays its dead letters once it is back', async ({ page, request }) => {
@@ -96,6 +95,18 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
       for (const user of users) await expect(deadLetterRow(page, user)).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 120_000 });
     for (const user of users) await expect(deadLetterRow(page, user)).toContainText('answered 422');
+    await page.screenshot({ path: 'docs/screenshots/admin-dead-letters.png' });
+  });
+
+  await test.step("the user's status page shows the CRM job dead-lettered", async () => {
+    const [first] = users;
+    if (!first) throw new Error('no user signed up');
+    const statusPage = await page.context().newPage();
+    await statusPage.goto(first.statusUrl);
+    const crm = statusPage.getByTestId('job-sync-crm-contact');
+    await expect(crm).toHaveAttribute('data-state', 'dead-lettered');
+    await expect(crm).toContainText('422');
+    await statusPage.close();
   });
 
   await test.step('a dead letter shows its payload, every attempt and the stack trace', async () => {
@@ -123,6 +134,18 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
     await expect(page.getByTestId('audit-log').locator('tbody tr').first()).toContainText('replay');
   });
 
+  await test.step("the users' status pages show the CRM job done", async () => {
+    const statusPage = await page.context().newPage();
+    for (const user of users) {
+      // A settled page stops polling, so the user sees the change on their next visit.
+      await expect(async () => {
+        await statusPage.goto(user.statusUrl);
+        await expect(statusPage.getByTestId('job-sync-crm-contact')).toHaveAttribute('data-state', 'done', { timeout: 1_000 });
+      }).toPass({ timeout: 60_000 });
+    }
+    await statusPage.close();
+  });
+
   await test.step('the CRM holds exactly one contact per user', async () => {
     // One record per idempotency key: the 503s and 422s were counted as failures, and the replay
     // delivered the contact once.
@@ -131,6 +154,13 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
       return users.map((user) => records.filter((record) => record.key.includes(user.id)).map((record) => record.deliveries));
     };
     await expect.poll(perUser, { timeout: 60_000 }).toEqual(users.map(() => [1]));
+  });
+
+  await test.step('with the CRM back and no dead letter left, the verdict is healthy again', async () => {
+    await page.goto('/admin');
+    await expect(verdict).toHaveAttribute('data-verdict', 'healthy', { timeout: 60_000 });
+    await expect(page.getByTestId('queue-crm')).toHaveAttribute('data-breaker', 'closed');
+    await page.screenshot({ path: 'docs/screenshots/admin-health.png' });
   });
 
   await test.step('logging out closes the console', async () => {
@@ -145,14 +175,15 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
 interface User {
   id: string;
   email: string;
+  statusUrl: string;
 }
 
 async function signUp(request: APIRequestContext, label: string): Promise<User> {
   const email = `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.test`;
   const response = await request.post('/api/signups', { data: { name: 'Admin Walk', email } });
   expect(response.status()).toBe(201);
-  const { id } = (await response.json()) as { id: string };
-  return { id, email };
+  const { id, statusUrl } = (await response.json()) as { id: string; statusUrl: string };
+  return { id, email, statusUrl };
 }
 
 /** Sets a provider's fault through the health page's panel and waits for the mocks to confirm it. */

@@ -1,7 +1,17 @@
 // `npm start` / `npm run dev`: the whole local stack against the local PostgreSQL and Valkey.
 // Migrates first, then runs the mock providers, the workers and the web app as child processes,
-// each log line prefixed with its process's name. One Ctrl-C (or SIGTERM) stops all of them: each
-// child gets SIGTERM and its own shutdown deadline, and whatever is still alive after that is killed.
+// each log line prefixed with its process's name, and supervises them:
+//
+// - The mocks or the workers exiting while the stack runs (a crash, the OOM killer, a SIGKILL in a
+//   chaos test) are logged and restarted, after 1 s doubling to 10 s. Nothing is lost meanwhile:
+//   a dead worker's jobs go back to the queue when their locks expire, and new signups wait in the
+//   queues. A process that needs a 6th restart within a minute is failing at startup, not
+//   crashing now and then, so the supervisor gives up and stops everything with exit code 1.
+// - The web app exiting stops everything. It exits almost only at startup (port taken, no build,
+//   no admin password), where a restart would fail the same way, and a stack whose form nobody can
+//   reach serves no purpose; stopping shows the cause at once.
+// - One Ctrl-C (or SIGTERM) stops all of them: each child gets SIGTERM and its own shutdown
+//   deadline, whatever is still alive after that is killed, and nothing is restarted meanwhile.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -16,8 +26,21 @@ const tsx = ['--import', 'tsx'];
 const next = 'node_modules/next/dist/bin/next';
 /** Longer than the workers' own shutdown deadline, so they finish or hand back their jobs first. */
 const STOP_DEADLINE_MS = settings.workerShutdownDeadlineMs + 5_000;
+const RESTART = {
+  firstDelayMs: 1_000,
+  maxDelayMs: 10_000,
+  /** Restarts allowed per process within `windowMs`; one more and the stack stops. */
+  maxPerWindow: 5,
+  windowMs: 60_000,
+};
 
-const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: dev ? 'development' : 'production' };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_ENV: dev ? 'development' : 'production',
+  // Where the standalone web server listens (it reads these, not flags).
+  PORT: String(settings.port),
+  HOSTNAME: '0.0.0.0',
+};
 // Dead-letter alerts go to the mock providers' `alerts` endpoint, where /__inspect/alerts shows them.
 env.ALERT_WEBHOOK_URL ??= `${settings.providers.httpBaseUrl}/alerts`;
 if (!settings.admin.password) {
@@ -29,45 +52,95 @@ await createDatabaseIfMissing(settings.databaseUrl);
 const applied = await applyMigrations(settings.databaseUrl);
 console.log(`[stack] database migrated (${applied.length} applied)`);
 
-if (!dev && !existsSync('.next/BUILD_ID')) {
+// Production runs the standalone server, the same one the container image runs. `npm run build`
+// rather than `next build`: its postbuild step copies the static assets the server needs.
+const STANDALONE_SERVER = '.next/standalone/server.js';
+if (!dev && !existsSync(STANDALONE_SERVER)) {
   console.log('[stack] no production build yet; running `npm run build` first');
-  const build = spawnSync(node, [next, 'build'], { stdio: 'inherit', env });
+  const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit', env });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
-const processes: Array<[name: string, args: string[]]> = [
-  ['mocks', [...tsx, 'infra/mock-providers/main.ts']],
-  ['workers', [...tsx, 'workers/main.ts']],
-  ['web', [next, dev ? 'dev' : 'start', '--port', String(settings.port), '--hostname', '0.0.0.0']],
+interface ChildSpec {
+  name: string;
+  args: string[];
+  /** Restarted when it exits on its own; otherwise its exit stops the stack. */
+  restart: boolean;
+  colour: string;
+}
+
+const SPECS: ChildSpec[] = [
+  { name: 'mocks', args: [...tsx, 'infra/mock-providers/main.ts'], restart: true, colour: '\x1b[35m' },
+  { name: 'workers', args: [...tsx, 'workers/main.ts'], restart: true, colour: '\x1b[36m' },
+  {
+    name: 'web',
+    // The standalone server takes its address from PORT and HOSTNAME (set in env below).
+    args: dev ? [next, 'dev', '--port', String(settings.port), '--hostname', '0.0.0.0'] : [STANDALONE_SERVER],
+    restart: false,
+    colour: '\x1b[33m',
+  },
 ];
 
-const COLOURS = ['\x1b[35m', '\x1b[36m', '\x1b[33m'];
 const children = new Map<string, ChildProcess>();
+const pendingRestarts = new Map<string, NodeJS.Timeout>();
+/** When each process was last restarted, within the current window. */
+const restartTimes = new Map<string, number[]>();
 let stopping = false;
 
-for (const [index, [name, args]] of processes.entries()) {
-  const child = spawn(node, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `${COLOURS[index % COLOURS.length]}[${name}]\x1b[0m `;
+function launch(spec: ChildSpec): void {
+  const child = spawn(node, spec.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = `${spec.colour}[${spec.name}]\x1b[0m `;
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${line}\n`));
   }
   child.on('exit', (code, signal) => {
-    children.delete(name);
-    if (!stopping) {
-      console.log(`[stack] ${name} exited (${signal ?? code}); stopping the rest`);
+    children.delete(spec.name);
+    if (stopping) {
+      if (children.size === 0) process.exit(process.exitCode ?? 0);
+      return;
+    }
+    const how = signal ?? `code ${code}`;
+    if (spec.restart) {
+      scheduleRestart(spec, how);
+    } else {
+      console.log(`[stack] ${spec.name} exited (${how}); stopping the rest`);
       void stop(1);
-    } else if (children.size === 0) {
-      process.exit(process.exitCode ?? 0);
     }
   });
-  children.set(name, child);
+  children.set(spec.name, child);
+  console.log(`[stack] ${spec.name} started (pid ${child.pid})`);
 }
-console.log(`[stack] signup form on http://127.0.0.1:${settings.port}/  (Ctrl-C stops everything)`);
+
+function scheduleRestart(spec: ChildSpec, how: string): void {
+  const now = Date.now();
+  const recent = (restartTimes.get(spec.name) ?? []).filter((at) => now - at < RESTART.windowMs);
+  if (recent.length >= RESTART.maxPerWindow) {
+    console.log(
+      `[stack] ${spec.name} exited (${how}) after ${recent.length} restarts within ${RESTART.windowMs / 1_000} s; giving up and stopping the rest`,
+    );
+    void stop(1);
+    return;
+  }
+  const delayMs = Math.min(RESTART.maxDelayMs, RESTART.firstDelayMs * 2 ** recent.length);
+  restartTimes.set(spec.name, [...recent, now]);
+  console.log(
+    `[stack] ${spec.name} exited unexpectedly (${how}); restarting in ${delayMs} ms (restart ${recent.length + 1} of ${RESTART.maxPerWindow} allowed per minute)`,
+  );
+  pendingRestarts.set(
+    spec.name,
+    setTimeout(() => {
+      pendingRestarts.delete(spec.name);
+      launch(spec);
+    }, delayMs),
+  );
+}
 
 async function stop(exitCode: number) {
   if (stopping) return;
   stopping = true;
   process.exitCode = exitCode;
+  for (const timer of pendingRestarts.values()) clearTimeout(timer);
+  pendingRestarts.clear();
   for (const child of children.values()) child.kill('SIGTERM');
   setTimeout(() => {
     for (const [name, child] of children) {
@@ -77,6 +150,9 @@ async function stop(exitCode: number) {
   }, STOP_DEADLINE_MS).unref();
   if (children.size === 0) process.exit(exitCode);
 }
+
+for (const spec of SPECS) launch(spec);
+console.log(`[stack] signup form on http://127.0.0.1:${settings.port}/  (Ctrl-C stops everything)`);
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));

@@ -1,0 +1,35 @@
+// Slow providers, with and without the queues: every provider takes 3 s to answer. The form's
+// signup still lands on the status page, whose jobs finish a few seconds later; the synchronous
+// baseline (POST /api/signups/sync) calls the four providers inside the request, so it answers only
+// after their latency. Both timings are recorded in the report; only the baseline's, its defining
+// behaviour, is asserted.
+import { expect, test } from './fixtures';
+import { setFault } from './mock-providers';
+import { expectEveryJob, signUpInForm, uniqueEmail } from './signup-flow';
+
+const PROVIDER_LATENCY_MS = 3_000;
+
+test('slow providers slow the synchronous baseline, not the signup form', async ({ page, request }) => {
+  test.setTimeout(90_000);
+  await setFault('all', { mode: 'slow', latencyMs: PROVIDER_LATENCY_MS });
+
+  const user = await signUpInForm(page, { name: 'Mary Jackson', email: uniqueEmail('slow-form') });
+  await expectEveryJob(page, 'done', { timeout: 30_000 });
+
+  const startedAt = Date.now();
+  const sync = await request.post('/api/signups/sync', {
+    data: { name: 'Mary Jackson (sync)', email: uniqueEmail('slow-sync') },
+    timeout: 60_000,
+  });
+  const syncMs = Date.now() - startedAt;
+  expect(sync.status()).toBe(201);
+
+  const timings = { providerLatencyMs: PROVIDER_LATENCY_MS, formConfirmedMs: user.confirmedInMs, syncBaselineMs: syncMs };
+  test.info().annotations.push(
+    { type: 'form: click to status page (ms)', description: String(user.confirmedInMs) },
+    { type: 'POST /api/signups/sync (ms)', description: String(syncMs) },
+  );
+  await test.info().attach('timings.json', { body: JSON.stringify(timings, null, 2), contentType: 'application/json' });
+
+  expect(syncMs).toBeGreaterThan(PROVIDER_LATENCY_MS);
+});
