@@ -10,6 +10,7 @@ import { createProducerConnection } from '../lib/valkey';
 import { E2E } from './e2e-environment';
 import { expect, test } from './fixtures';
 import { inspect } from './mock-providers';
+import { readmeScreenshot } from './readme-screenshot';
 
 const ADMIN = E2E.admin;
 const QUEUES = ['email', 'crm', 'avatar', 'analytics'];
@@ -95,7 +96,7 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
       for (const user of users) await expect(deadLetterRow(page, user)).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 120_000 });
     for (const user of users) await expect(deadLetterRow(page, user)).toContainText('answered 422');
-    await page.screenshot({ path: 'docs/screenshots/admin-dead-letters.png' });
+    await readmeScreenshot(page, 'admin-dead-letters');
   });
 
   await test.step("the user's status page shows the CRM job dead-lettered", async () => {
@@ -160,7 +161,7 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
     await page.goto('/admin');
     await expect(verdict).toHaveAttribute('data-verdict', 'healthy', { timeout: 60_000 });
     await expect(page.getByTestId('queue-crm')).toHaveAttribute('data-breaker', 'closed');
-    await page.screenshot({ path: 'docs/screenshots/admin-health.png' });
+    await readmeScreenshot(page, 'admin-health');
   });
 
   await test.step('logging out closes the console', async () => {

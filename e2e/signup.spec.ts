@@ -6,12 +6,13 @@ import { countUsers, userIdByEmail } from './database';
 import { expect, test } from './fixtures';
 import { EFFECT_PROVIDERS, recordsFor, welcomeEmailTo } from './mock-providers';
 import { expectEveryJob, fillSignupForm, signUpInForm, uniqueEmail } from './signup-flow';
+import { readmeScreenshot } from './readme-screenshot';
 
 test.describe('signing up in the browser', () => {
   test('lands on the status page, which fills in by itself, and the email link verifies the address', async ({ page }) => {
     const email = uniqueEmail('grace');
     await fillSignupForm(page, { name: 'Grace Hopper', email, workspace: 'navy' });
-    await page.screenshot({ path: 'docs/screenshots/signup.png' });
+    await readmeScreenshot(page, 'signup');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL(/\/welcome\/[A-Za-z0-9_-]{43}$/);
     await expect(page.getByRole('heading', { name: 'Welcome, Grace Hopper' })).toBeVisible();
@@ -20,7 +21,7 @@ test.describe('signing up in the browser', () => {
     const avatar = page.getByTestId('avatar');
     await expect(avatar).toBeVisible();
     expect(await avatar.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(256);
-    await page.screenshot({ path: 'docs/screenshots/status.png' });
+    await readmeScreenshot(page, 'status');
 
     // Exactly one effect of each kind reached the providers for this user, each sent once.
     const userId = await userIdByEmail(email);
