@@ -19,7 +19,8 @@ import {
   environmentOf,
   interpolatedNames,
   loadCompose,
-  parseDockerfile,
+  dockerfileStages,
+  packageJson,
   parseEnvFile,
   readRepoFile,
   scriptArgv,
@@ -37,13 +38,8 @@ const dotEnv = {
 };
 const compose = loadCompose(composeText, dotEnv);
 const services = compose.services;
-const packageJson = JSON.parse(readRepoFile('package.json')) as {
-  scripts: Record<string, string>;
-  dependencies: Record<string, string>;
-};
-const stages = parseDockerfile(readRepoFile('infra/Dockerfile'));
-const runtime = stages.at(-1);
-if (!runtime) throw new Error('infra/Dockerfile has no stage');
+const pkg = packageJson();
+const { runtime } = dockerfileStages();
 const imageEnvironment = stageEnvironment(runtime);
 
 /** The services that run this repo's code, with the npm script each one's command must match. */
@@ -118,7 +114,7 @@ describe('docker-compose.yml', () => {
     it('each run the command of their npm script, on a file the image contains', () => {
       const copied = copiedRepoPaths(runtime);
       for (const [name, script] of Object.entries(APP_SERVICES)) {
-        const { argv, assignments } = scriptArgv(packageJson.scripts[script] ?? '');
+        const { argv, assignments } = scriptArgv(pkg.scripts[script] ?? '');
         expect(commandOf(service(name)), name).toEqual(argv);
         expect(imageEnvironment, `${name}: the image sets what \`npm run ${script}\` sets`).toMatchObject(assignments);
         const entry = argv.at(-1) ?? '';

@@ -7,18 +7,14 @@ import { describe, expect, it } from 'vitest';
 import {
   copiedRepoPaths,
   importSpecifiers,
-  parseDockerfile,
+  dockerfileStages,
+  packageJson,
   readRepoFile,
   typescriptFiles,
 } from './helpers/container-files';
 
-const packageJson = JSON.parse(readRepoFile('package.json')) as {
-  scripts: Record<string, string>;
-  dependencies: Record<string, string>;
-};
-const stages = parseDockerfile(readRepoFile('infra/Dockerfile'));
-const runtime = stages.at(-1);
-if (!runtime) throw new Error('infra/Dockerfile has no stage');
+const pkg = packageJson();
+const { stages, runtime } = dockerfileStages();
 
 describe('infra/Dockerfile', () => {
   it('builds in stages: dependencies, build, production dependencies, runtime, copying only from earlier ones', () => {
@@ -32,7 +28,7 @@ describe('infra/Dockerfile', () => {
     }
     const build = stages.find((stage) => stage.name === 'build');
     expect(build?.instructions).toContainEqual({ keyword: 'RUN', args: 'npm run build' });
-    expect(packageJson.scripts.postbuild).toBe('tsx infra/copy-standalone-assets.ts');
+    expect(pkg.scripts.postbuild).toBe('tsx infra/copy-standalone-assets.ts');
   });
 
   it('runs the runtime stage as a non-root user, with a healthcheck', () => {
@@ -70,7 +66,7 @@ describe('infra/Dockerfile', () => {
         }
         if (specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
         const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
-        if (!(name in packageJson.dependencies)) problems.push(`${file}: ${name} is not a production dependency`);
+        if (!(name in pkg.dependencies)) problems.push(`${file}: ${name} is not a production dependency`);
         if (removed.some((gone) => name === gone || name.startsWith(`${gone}/`))) {
           problems.push(`${file}: ${name} is removed from the image`);
         }

@@ -192,3 +192,20 @@ export function importSpecifiers(source: string): string[] {
   ];
   return patterns.flatMap((pattern) => [...source.matchAll(pattern)].map(([, specifier = '']) => specifier));
 }
+
+export interface PackageJson {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+}
+
+export function packageJson(): PackageJson {
+  return JSON.parse(readRepoFile('package.json')) as PackageJson;
+}
+
+/** infra/Dockerfile's stages and its last one, the image that runs. */
+export function dockerfileStages() {
+  const stages = parseDockerfile(readRepoFile('infra/Dockerfile'));
+  const runtime = stages.at(-1);
+  if (!runtime) throw new Error('infra/Dockerfile has no stage');
+  return { stages, runtime };
+}
