@@ -27,7 +27,28 @@ export interface QueueRuntime {
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
+  /** BullMQ's limiter: at most `max` jobs started per `duration` ms, counted across all workers. */
+  limiter: { max: number; duration: number };
 }
+
+/**
+ * Per queue, 80% of its provider's published rate (infra/mock-providers/rate-limits.ts), so in
+ * normal operation a 429 is rare and the Retry-After path is the exception. BullMQ's limiter is
+ * one counter per queue in Valkey, shared by every worker process, so adding processes never
+ * adds rate; the 20% headroom covers the provider's clock and window not lining up with ours,
+ * and other callers on the same account (the synchronous signup baseline).
+ */
+const QUEUE_LIMITERS: Readonly<Record<QueueName, QueueRuntime['limiter']>> = {
+  // SMTP relay: 100 messages/s.
+  email: { max: 80, duration: 1_000 },
+  // CRM: 50 requests/s, the tightest of our providers.
+  crm: { max: 40, duration: 1_000 },
+  // Object storage: 100 uploads/s; rendering caps avatars far below this today, the limit
+  // matters once avatar workers scale out.
+  avatar: { max: 80, duration: 1_000 },
+  // Event collector: 200 events/s.
+  analytics: { max: 160, duration: 1_000 },
+};
 
 /**
  * Per queue. Email and analytics are light network calls; the CRM is the slowest API we call;
@@ -40,10 +61,10 @@ export interface QueueRuntime {
  * workers in a row.
  */
 export const QUEUE_RUNTIME: Readonly<Record<QueueName, QueueRuntime>> = {
-  email: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
-  crm: { concurrency: 5, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
-  avatar: { concurrency: 2, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 2 },
-  analytics: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
+  email: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.email },
+  crm: { concurrency: 5, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.crm },
+  avatar: { concurrency: 2, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 2, limiter: QUEUE_LIMITERS.avatar },
+  analytics: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.analytics },
 };
 
 const SANDBOXED_PROCESSORS: Partial<Record<QueueName, URL>> = {
@@ -94,6 +115,7 @@ export function startWorkers({
       lockDuration: config.lockOverrides.lockDurationMs ?? runtime.lockDurationMs,
       stalledInterval: config.lockOverrides.stalledIntervalMs ?? runtime.stalledIntervalMs,
       maxStalledCount: runtime.maxStalledCount,
+      limiter: runtime.limiter,
       // Completed and failed counts per minute, kept for a day: the admin's throughput chart.
       metrics: { maxDataPoints: MetricsTime.ONE_HOUR * 24 },
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]) },

@@ -3,6 +3,7 @@
 // so a mode means the same thing on both (CONTRACT.md, "Modes").
 import { z } from 'zod';
 import { PROVIDER_NAMES, type ProviderName } from './providers';
+import { createRateLimits, type RateLimits } from './rate-limits';
 
 export const FAULT_MODES = ['up', 'slow', 'flaky', 'down', 'hang', 'ratelimit', 'reject'] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
@@ -14,20 +15,27 @@ const DEFAULT_FAILURE_RATE = 0.5;
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
 // Long enough to outlast any client timeout, short enough that a typo cannot park a request for days.
 const MAX_LATENCY_MS = 10 * 60 * 1_000;
+// Far above any provider's published rate; only stops a typo from looking like "unlimited".
+const MAX_RATE_LIMIT_PER_SECOND = 1_000_000;
 
 export const faultRequestSchema = z.strictObject({
   mode: z.enum(FAULT_MODES),
   latencyMs: z.number().int().min(0).max(MAX_LATENCY_MS).optional(),
   failureRate: z.number().min(0).max(1).optional(),
   retryAfterSeconds: z.number().int().min(0).max(3_600).optional(),
+  /** The provider's own rate limit (rate-limits.ts); omitted keeps the current one, 0 lifts it. */
+  rateLimitPerSecond: z.number().min(0).max(MAX_RATE_LIMIT_PER_SECOND).optional(),
 });
 export type FaultRequest = z.output<typeof faultRequestSchema>;
+
+type ModeSetting = Omit<FaultSetting, 'rateLimitPerSecond'>;
 
 export interface FaultSetting {
   mode: FaultMode;
   latencyMs: number;
   failureRate: number;
   retryAfterSeconds: number;
+  rateLimitPerSecond: number;
 }
 
 export type FailingMode = Extract<FaultMode, 'flaky' | 'down' | 'ratelimit' | 'reject'>;
@@ -42,11 +50,15 @@ export interface FaultModes {
   set(target: ProviderName | 'all', request: FaultRequest): void;
   snapshot(): Record<ProviderName, FaultSetting>;
   reset(): void;
-  /** What to do with one request to `provider`; `random` is injectable so tests need no luck. */
+  /**
+   * What to do with one request to `provider`; `random` is injectable so tests need no luck. A
+   * provider that would serve or fail at random (`up`, `slow`, `flaky`) first applies its rate
+   * limit; the scripted modes answer exactly as set, so a test of `down` sees 503, never 429.
+   */
   decide(provider: ProviderName, random?: () => number): FaultDecision;
 }
 
-function settingFrom(request: FaultRequest): FaultSetting {
+function settingFrom(request: FaultRequest): ModeSetting {
   return {
     mode: request.mode,
     latencyMs: request.latencyMs ?? DEFAULT_LATENCY_MS,
@@ -57,9 +69,12 @@ function settingFrom(request: FaultRequest): FaultSetting {
 
 const HEALTHY = settingFrom({ mode: 'up' });
 
-export function createFaultModes(): FaultModes {
-  const settings = new Map<ProviderName, FaultSetting>();
-  const get = (provider: ProviderName) => settings.get(provider) ?? HEALTHY;
+export function createFaultModes(rateLimits: RateLimits = createRateLimits()): FaultModes {
+  const settings = new Map<ProviderName, ModeSetting>();
+  const get = (provider: ProviderName): FaultSetting => ({
+    ...(settings.get(provider) ?? HEALTHY),
+    rateLimitPerSecond: rateLimits.limitOf(provider),
+  });
 
   return {
     get,
@@ -67,6 +82,7 @@ export function createFaultModes(): FaultModes {
       const setting = settingFrom(request);
       for (const provider of target === 'all' ? PROVIDER_NAMES : [target]) {
         settings.set(provider, setting);
+        if (request.rateLimitPerSecond !== undefined) rateLimits.setLimit(provider, request.rateLimitPerSecond);
       }
     },
     snapshot() {
@@ -75,6 +91,7 @@ export function createFaultModes(): FaultModes {
     },
     reset() {
       settings.clear();
+      rateLimits.reset();
     },
     decide(provider, random = Math.random) {
       const setting = get(provider);
@@ -83,6 +100,10 @@ export function createFaultModes(): FaultModes {
         mode,
         retryAfterSeconds: setting.retryAfterSeconds,
       });
+      if (setting.mode === 'up' || setting.mode === 'slow' || setting.mode === 'flaky') {
+        const rate = rateLimits.take(provider);
+        if (!rate.allowed) return { kind: 'fail', mode: 'ratelimit', retryAfterSeconds: rate.retryAfterSeconds };
+      }
       switch (setting.mode) {
         case 'up':
           return { kind: 'serve', delayMs: 0 };

@@ -294,7 +294,7 @@ describe('control routes', () => {
     await setFault('smtp', { mode: 'flaky', failureRate: 0.25 });
     const faults = (await (await fetch(`${base}/__faults`)).json()) as Record<string, unknown>;
     expect(Object.keys(faults).sort()).toEqual(['alerts', 'analytics', 'crm', 'smtp', 'storage']);
-    expect(faults.crm).toEqual({ mode: 'slow', latencyMs: 1000, failureRate: 0.5, retryAfterSeconds: 1 });
+    expect(faults.crm).toEqual({ mode: 'slow', latencyMs: 1000, failureRate: 0.5, retryAfterSeconds: 1, rateLimitPerSecond: 50 });
     expect(faults.smtp).toMatchObject({ mode: 'flaky', failureRate: 0.25 });
   });
 
@@ -319,6 +319,82 @@ describe('control routes', () => {
     expect(await inspect('storage')).toEqual([]);
     expect((await fetch(`${base}/storage/avatars/user_1.png`)).status).toBe(404);
     expect((await postContact('k-2')).status).toBe(201);
+  });
+});
+
+describe('rate limits', () => {
+  let sent = 0;
+  // Fresh keys each time: a repeated key would be answered as a replay (200), not a creation.
+  const burst = (count: number) => Promise.all(Array.from({ length: count }, () => postContact(`burst-${(sent += 1)}`)));
+  const statuses = (responses: Response[]) => responses.map((res) => res.status);
+
+  it('answers 429 with Retry-After past the CRM limit of 50 per second, and counts a failure for the key', async () => {
+    const responses = await burst(80);
+    const limited = responses.filter((res) => res.status === 429);
+    // The bucket holds one second's worth; the burst lasts a few ms, so a few tokens may refill.
+    expect(statuses(responses).filter((status) => status === 201).length).toBeGreaterThanOrEqual(50);
+    expect(statuses(responses).filter((status) => status === 201).length).toBeLessThan(60);
+    expect(limited.length).toBeGreaterThan(20);
+    expect(limited.every((res) => res.headers.get('retry-after') === '1')).toBe(true);
+    const failed = (await inspect('crm')).filter((entry) => entry.failures > 0);
+    expect(failed).toHaveLength(limited.length);
+    expect(failed.every((entry) => entry.deliveries === 0 && entry.failures === 1)).toBe(true);
+  });
+
+  it('applies a lowered limit set through the fault API, in every serving mode', async () => {
+    await setFault('crm', { mode: 'slow', latencyMs: 0, rateLimitPerSecond: 2 });
+    expect(statuses(await burst(5)).filter((status) => status === 429)).toHaveLength(3);
+    const faults = (await (await fetch(`${base}/__faults`)).json()) as Record<string, unknown>;
+    expect(faults.crm).toMatchObject({ mode: 'slow', rateLimitPerSecond: 2 });
+    expect(faults.storage).toMatchObject({ mode: 'up', rateLimitPerSecond: 100 });
+  });
+
+  it('answers Retry-After in whole seconds until a token frees, at least 1', async () => {
+    await setFault('crm', { mode: 'up', rateLimitPerSecond: 0.25 });
+    expect((await postContact('slow-1')).status).toBe(201);
+    const limited = await postContact('slow-2');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('4');
+  });
+
+  it('keeps the limit when only the mode changes, and lifts it with 0', async () => {
+    await setFault('crm', { mode: 'up', rateLimitPerSecond: 1 });
+    await setFault('crm', { mode: 'flaky', failureRate: 0 });
+    expect(statuses(await burst(3))).toContain(429);
+    await setFault('crm', { mode: 'up', rateLimitPerSecond: 0 });
+    expect(statuses(await burst(200)).every((status) => status === 201)).toBe(true);
+  });
+
+  it('leaves scripted faults as set: down answers 503, not 429, past the limit', async () => {
+    await setFault('crm', { mode: 'down', rateLimitPerSecond: 1 });
+    expect(statuses(await burst(5)).every((status) => status === 503)).toBe(true);
+  });
+
+  it('restores the default limits on reset', async () => {
+    await setFault('all', { mode: 'up', rateLimitPerSecond: 1 });
+    expect(statuses(await burst(3))).toContain(429);
+    await fetch(`${base}/__reset`, { method: 'POST' });
+    const faults = (await (await fetch(`${base}/__faults`)).json()) as Record<string, { rateLimitPerSecond: number }>;
+    expect(Object.fromEntries(Object.entries(faults).map(([name, fault]) => [name, fault.rateLimitPerSecond]))).toEqual({
+      smtp: 100,
+      crm: 50,
+      storage: 100,
+      analytics: 200,
+      alerts: 10,
+    });
+    expect(statuses(await burst(40)).every((status) => status === 201)).toBe(true);
+  });
+
+  it('refuses a negative limit with 400', async () => {
+    const res = await fetch(`${base}/__faults/crm`, { method: 'PUT', body: JSON.stringify({ mode: 'up', rateLimitPerSecond: -1 }) });
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 451 4.7.0 over SMTP past the limit', async () => {
+    await setFault('smtp', { mode: 'up', rateLimitPerSecond: 1 });
+    await sendWelcome('<limit-1@example.test>');
+    await expect(sendWelcome('<limit-2@example.test>')).rejects.toMatchObject({ responseCode: 451, response: expect.stringContaining('4.7.0') });
+    expect((await inspect('smtp')).find((entry) => entry.key === '<limit-2@example.test>')).toMatchObject({ failures: 1, deliveries: 0 });
   });
 });
 
