@@ -39,8 +39,9 @@ describe('failure handling', () => {
         await stack.setFault('crm', { mode: 'up' });
       }
       await waitFor(async () => (await contacts(userId)) === 1, { what: 'the contact' });
+      // The effect row is written a moment before BullMQ records the attempt as completed.
+      await waitFor(async () => (await (await crmJob(userId))?.getState()) === 'completed', { what: 'completion' });
       const job = await crmJob(userId);
-      expect(await job?.getState()).toBe('completed');
       // Only the successful attempt counts; the 429s were not failures.
       expect(job?.attemptsMade).toBe(1);
       expect((await stack.queues.crm.getJobLogs(job?.id as string)).logs).toEqual([]);
@@ -61,7 +62,10 @@ describe('failure handling', () => {
         await stack.setFault('storage', { mode: 'up' });
       }
       await waitFor(async () => (await stack.db.avatar.count({ where: { userId } })) === 1, { what: 'the avatar' });
-      const job = await stack.queues.avatar.getJob(generateAvatar.jobId({ userId }));
+      const avatarJob = () => stack.queues.avatar.getJob(generateAvatar.jobId({ userId }));
+      // The effect row is written a moment before BullMQ records the attempt as completed.
+      await waitFor(async () => (await (await avatarJob())?.getState()) === 'completed', { what: 'completion' });
+      const job = await avatarJob();
       expect(job?.attemptsMade).toBe(1);
       expect((await upload())?.deliveries).toBe(1);
     });

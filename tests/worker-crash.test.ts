@@ -46,8 +46,9 @@ describe('a worker killed with SIGKILL while its job runs', () => {
     const survivor = startRescuer();
 
     await waitFor(async () => (await contacts([userId])) === 1, { what: 'the contact', timeoutMs: 20_000 });
+    // The effect row is written a moment before BullMQ records the attempt as completed.
+    await waitFor(async () => (await state(userId)) === 'completed', { what: 'completion' });
     const job = await stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
-    expect(await job?.getState()).toBe('completed');
     // The crash cost no attempt: a stalled job goes back to waiting, not to failed.
     expect(job?.attemptsMade).toBe(1);
     // One contact at the CRM: the killed worker's request and the rerun share one idempotency key.
