@@ -1,7 +1,8 @@
 // The admin area's front door (Next 16's proxy, formerly middleware): every request under /admin
-// and /api/admin passes here first. Pages without a valid session go to the login page; the API
-// without a session or Basic credentials gets 401. Routes and pages still check for themselves
-// (authenticateAdmin, requireAdminPage): this is one layer, not the only one.
+// and /api/admin, and to the admin-only workspace invitations API (app/_workspaces/), passes here
+// first. Pages without a valid session go to the login page; the APIs without a session or Basic
+// credentials get 401. Routes and pages still check for themselves (authenticateAdmin,
+// requireAdminPage): this is one layer, not the only one.
 //
 // Basic credentials are passed on unjudged: the route compares them and counts wrong ones per
 // client address, and the proxy cannot, because Next gives it no client address (X-Forwarded-For
@@ -23,8 +24,8 @@ import { config as appConfig } from '@/lib/config';
 
 export const config = {
   // Next reads this statically: it must stay a literal. tests/admin-routes.test.ts checks that it
-  // covers every route under app/admin and app/api/admin.
-  matcher: ['/admin/:path*', '/api/admin/:path*'],
+  // covers every route under app/admin and app/api/admin, and the invitations API.
+  matcher: ['/admin/:path*', '/api/admin/:path*', '/api/workspaces/:slug/invites'],
 };
 
 export function proxy(request: NextRequest): Response | undefined {
@@ -40,7 +41,7 @@ export interface AdminGateDeps {
 export function adminGate(request: Request, deps: AdminGateDeps = { admin: appConfig().admin }): Response | undefined {
   const url = new URL(request.url);
   const { pathname } = url;
-  const api = isUnder(pathname, '/api/admin');
+  const api = isUnder(pathname, '/api/admin') || INVITES_API.test(pathname);
   if (!api && (!isUnder(pathname, '/admin') || pathname === LOGIN_PATH)) return undefined;
 
   if (verifySessionCookie(sessionCookieFrom(request.headers), deps.admin, deps.now)) {
@@ -56,6 +57,9 @@ export function adminGate(request: Request, deps: AdminGateDeps = { admin: appCo
   url.searchParams.delete('_rsc');
   return redirectTo(new URL(loginPath(`${pathname}${url.search}`), url), 307);
 }
+
+/** POST /api/workspaces/<slug>/invites: it can mail thousands of addresses, so only the admin may. */
+const INVITES_API = /^\/api\/workspaces\/[^/]+\/invites\/?$/;
 
 function isUnder(pathname: string, prefix: string): boolean {
   return pathname === prefix || pathname.startsWith(`${prefix}/`);

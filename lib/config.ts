@@ -71,6 +71,18 @@ const envSchema = z
     // 9464 is OpenTelemetry's Prometheus exporter default, a port operators already expect. Several
     // worker processes on one host need one port each (each compose container has its own network).
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+    // When the "getting started" email goes out after a signup: three days, long enough for the
+    // user to have tried the product, soon enough to still be remembered. The demo sets seconds.
+    FOLLOW_UP_DELAY_MS: z.coerce.number().int().min(0).default(3 * 24 * 60 * 60 * 1_000),
+    // Load shedding at the producer (app/_signup/analytics-shedding.ts): above this many analytics
+    // jobs waiting, only ANALYTICS_SHED_KEEP_RATIO of new signup events are kept. 10,000 is about a
+    // minute of the analytics queue's rate (160/s): an event later than that is worth little, and
+    // the backlog's memory is bounded. 0 turns shedding off. Email and CRM work is never shed.
+    ANALYTICS_SHED_DEPTH: z.coerce.number().int().min(0).default(10_000),
+    ANALYTICS_SHED_KEEP_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+    // Connections per process. See the README's "Database connections" for the arithmetic: handlers
+    // hold a connection only for their short queries, never across a provider call.
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -90,6 +102,9 @@ const envSchema = z
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     metrics: { token: env.METRICS_TOKEN, workerPort: env.WORKER_METRICS_PORT },
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
+    followUpDelayMs: env.FOLLOW_UP_DELAY_MS,
+    analyticsShedding: { depth: env.ANALYTICS_SHED_DEPTH, keepRatio: env.ANALYTICS_SHED_KEEP_RATIO },
+    databasePoolSize: env.DATABASE_POOL_SIZE,
     mocks: {
       host: env.MOCKS_HOST,
       httpPort: env.MOCKS_HTTP_PORT,
@@ -130,6 +145,7 @@ export function childProcessEnv(config: Config): Record<string, string> & { NODE
     ...Object.fromEntries(inherited),
     NODE_ENV: config.nodeEnv,
     DATABASE_URL: config.databaseUrl,
+    DATABASE_POOL_SIZE: String(config.databasePoolSize),
     VALKEY_URL: config.valkeyUrl,
     QUEUE_PREFIX: config.queuePrefix,
     PORT: String(config.port),

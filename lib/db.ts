@@ -14,6 +14,8 @@ export interface DbOptions {
    * inside the signup's 2 s budget instead of hanging on a dead host.
    */
   connectionTimeoutMs?: number;
+  /** Shown in pg_stat_activity, so an operator can tell whose connections are whose. */
+  applicationName?: string;
 }
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
@@ -21,6 +23,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
     connectionString: databaseUrl,
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 1_500,
+    application_name: options.applicationName,
     // A query that takes longer than this is a bug or an outage; fail it rather than queue behind it.
     statement_timeout: 5_000,
   });

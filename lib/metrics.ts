@@ -100,6 +100,11 @@ export function createMetrics() {
       labelNames: ['path'] as const,
       registers,
     }),
+    analyticsEventsShed: new Counter({
+      name: 'signup_analytics_events_shed_total',
+      help: 'Signups saved without their analytics event because the analytics queue was over ANALYTICS_SHED_DEPTH',
+      registers,
+    }),
     reconcilerRepairs: new Counter({
       name: 'signup_reconciler_repairs_total',
       help: 'Jobs the reconciler accounted for; kind reenqueued (Valkey lost it) or dead_letter_written',

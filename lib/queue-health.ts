@@ -336,12 +336,14 @@ async function readDeadLetters(db: Db): Promise<Map<string, QueueHealth['deadLet
 }
 
 async function readOutbox(db: Db, now: number): Promise<QueueHealthReport['outbox']> {
+  // Due rows only, aged from when they fell due: work scheduled for later (the follow-up email)
+  // is not a backlog.
   const pending = await db.outboxMessage.aggregate({
-    where: { dispatchedAt: null },
+    where: { dispatchedAt: null, availableAt: { lte: new Date(now) } },
     _count: { _all: true },
-    _min: { createdAt: true },
+    _min: { availableAt: true },
   });
-  const oldest = pending._min.createdAt;
+  const oldest = pending._min.availableAt;
   return { pending: pending._count._all, oldestAgeMs: oldest ? Math.max(0, now - oldest.getTime()) : null };
 }
 

@@ -1,5 +1,6 @@
 // Every route under app/admin and app/api/admin is closed to strangers, including routes added
-// after this test was written: it finds them on disk, and proves each one three ways. The proxy's
+// after this test was written: it finds them on disk, and proves each one three ways. So is the
+// workspace invitations API, which takes the admin's credentials because it mails whole lists. The proxy's
 // matcher covers its path; the proxy refuses it without credentials; and the route itself refuses
 // too (a route handler answers 401 or sends to the login page; a page redirects to the login page
 // through requireAdminPage), so a matcher mistake alone never opens it.
@@ -101,19 +102,32 @@ function thrownRedirect(error: unknown): string | undefined {
   return new URL(digest.split(';')[2] ?? '', 'http://app.test').pathname;
 }
 
-const entries = adminEntries('app/admin', 'app/api/admin');
+/** Admin-only APIs outside app/api/admin. */
+const OTHER_ADMIN_APIS = ['app/api/workspaces/[slug]/invites'];
+
+const entries = adminEntries('app/admin', 'app/api/admin', ...OTHER_ADMIN_APIS);
+const isApi = (entry: Entry) => entry.urlPath.startsWith('/api/');
 const label = (entry: Entry) => `${entry.file} as ${entry.urlPath}`;
 const refusable = entries.filter((entry) => entry.urlPath !== LOGIN_PAGE);
 
-describe('every route under app/admin and app/api/admin', () => {
+describe('every route under app/admin and app/api/admin, and the invitations API', () => {
   beforeEach(() => {
     vi.clearAllMocks();
   });
 
-  it('are found on disk: the DLQ API, the job browser, the login and logout', () => {
+  it('are found on disk: the DLQ API, the invitations API and page, the job browser, the login and logout', () => {
     const paths = entries.map((entry) => entry.urlPath);
     expect(paths).toEqual(
-      expect.arrayContaining(['/api/admin/dlq', '/api/admin/dlq/1', '/api/admin/dlq/1/replay', '/api/admin/dlq/replay', LOGIN_PAGE, '/admin/logout']),
+      expect.arrayContaining([
+        '/api/admin/dlq',
+        '/api/admin/dlq/1',
+        '/api/admin/dlq/1/replay',
+        '/api/admin/dlq/replay',
+        '/api/workspaces/1/invites',
+        '/admin/invites',
+        LOGIN_PAGE,
+        '/admin/logout',
+      ]),
     );
   });
 
@@ -127,7 +141,7 @@ describe('every route under app/admin and app/api/admin', () => {
     (_label, entry) => {
       for (const method of METHODS) {
         const response = adminGate(strangerRequest(method, entry.urlPath), { admin: ADMIN });
-        if (entry.urlPath.startsWith('/api/admin')) {
+        if (isApi(entry)) {
           expect(response?.status, method).toBe(401);
         } else {
           expect(response && redirectPath(response), method).toBe(LOGIN_PAGE);
@@ -152,7 +166,7 @@ describe('every route under app/admin and app/api/admin', () => {
     },
   );
 
-  const apiRoutes = routes.filter((entry) => entry.urlPath.startsWith('/api/admin'));
+  const apiRoutes = routes.filter(isApi);
   it.each(apiRoutes.map((entry) => [label(entry), entry] as const))(
     '%s throttles wrong Basic credentials per address, by itself',
     async (_label, entry) => {

@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function newUser(): Promise<{ userId: string; email: string }> {
   const signup = uniqueSignup();
-  const outcome = await createSignup(signup, { db: stack.db, queues: stack.queues });
+  const outcome = await createSignup(signup, { db: stack.db, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
   if (outcome.status !== 'created') throw new Error(`signup failed: ${outcome.status}`);
   return { userId: outcome.userId, email: signup.email };
 }

@@ -172,7 +172,7 @@ describe('GET /api/metrics', () => {
     const before = await valueOf('signup_request_seconds_count', labels);
     const response = await handleSignupRequest(
       new Request('http://app.test/api/signups', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }),
-      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog },
+      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs },
     );
     expect(response.status).toBe(415);
     expect(await valueOf('signup_request_seconds_count', labels)).toBe(before + 1);

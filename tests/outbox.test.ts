@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest, type SignupDeps } from '@/app/_signup/signup-request';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
+import { DISPATCH_HORIZON_MS, enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
+import { sendGettingStartedEmail } from '@/workers/jobs';
 import { closeQueueSet, createQueueSet, QUEUE_NAMES } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
 import { startOutboxRelay } from '@/workers/outbox-relay';
@@ -17,7 +18,9 @@ let deps: SignupDeps;
 beforeAll(async () => {
   valkey = await startValkeyProcess();
   stack = await startTestStack({ VALKEY_URL: valkey.url });
-  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog };
+  // The follow-up email due at once, so all five of a signup's rows behave alike here; work
+  // scheduled for later has its own tests below.
+  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: 0 };
 });
 afterAll(async () => {
   await valkey.start().catch(() => undefined);
@@ -59,7 +62,7 @@ async function totalJobs(): Promise<number> {
 async function queuedJobIds(): Promise<string[]> {
   const ids: string[] = [];
   for (const queue of QUEUE_NAMES) {
-    for (const job of await stack.queues[queue].getJobs(['waiting'])) ids.push(job.id ?? '');
+    for (const job of await stack.queues[queue].getJobs(['waiting', 'prioritized', 'delayed'])) ids.push(job.id ?? '');
   }
   return ids.sort();
 }
@@ -73,7 +76,7 @@ describe('outbox', () => {
       await enqueueRows(stack.queues, rows);
       await enqueueRows(stack.queues, rows);
       expect(await totalJobs()).toBe(before);
-      expect((await queuedJobIds()).filter((id) => id.endsWith(userId))).toHaveLength(4);
+      expect((await queuedJobIds()).filter((id) => id.endsWith(userId))).toHaveLength(5);
     });
   });
 
@@ -82,7 +85,7 @@ describe('outbox', () => {
       await valkey.stop();
       const userId = await signUp();
       const pending = await outboxRows(userId);
-      expect(pending).toHaveLength(4);
+      expect(pending).toHaveLength(5);
       expect(pending.every((row) => row.dispatchedAt === null)).toBe(true);
 
       await valkey.start();
@@ -96,7 +99,7 @@ describe('outbox', () => {
         await relay.stop();
       }
       expect((await queuedJobIds()).filter((id) => id.endsWith(userId))).toEqual(
-        ['generate-avatar', 'send-welcome-email', 'sync-crm-contact', 'track-signup-event'].map((name) => `${name}-${userId}`),
+        ['generate-avatar', 'send-getting-started-email', 'send-welcome-email', 'sync-crm-contact', 'track-signup-event'].map((name) => `${name}-${userId}`),
       );
     });
 
@@ -118,13 +121,13 @@ describe('outbox', () => {
       const second = await signUp();
       await valkey.start();
       await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
-      // Other tests' leftovers are older still; drain them, then look at what one batch of 4 takes.
+      // Other tests' leftovers are older still; drain them, then look at what one signup's batch takes.
       const older = await stack.db.outboxMessage.count({
-        where: { dispatchedAt: null, id: { lt: (await outboxRows(first))[0]?.id } },
+        where: { dispatchedAt: null, availableAt: { lte: new Date() }, id: { lt: (await outboxRows(first))[0]?.id } },
       });
       if (older > 0) await relayPendingBatch(stack.db, stack.queues, { batchSize: older, minAgeMs: 0 });
 
-      await relayPendingBatch(stack.db, stack.queues, { batchSize: 4, minAgeMs: 0 });
+      await relayPendingBatch(stack.db, stack.queues, { batchSize: 5, minAgeMs: 0 });
       expect((await outboxRows(first)).every((row) => row.dispatchedAt !== null)).toBe(true);
       expect((await outboxRows(second)).every((row) => row.dispatchedAt === null)).toBe(true);
     });
@@ -160,9 +163,57 @@ describe('outbox', () => {
         await Promise.all(relays.map((relay) => relay.stop()));
       }
       for (const userId of users) {
-        expect((await outboxRows(userId)).map((row) => row.dispatchAttempts)).toEqual([1, 1, 1, 1]);
+        expect((await outboxRows(userId)).map((row) => row.dispatchAttempts)).toEqual([1, 1, 1, 1, 1]);
       }
     });
+  });
+});
+
+describe('work scheduled for later', () => {
+  async function signUpWithFollowUpIn(ms: number): Promise<string> {
+    const response = await handleSignupRequest(
+      new Request('http://app.test/api/signups', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(uniqueSignup()),
+      }),
+      { ...deps, followUpDelayMs: ms },
+    );
+    expect(response.status).toBe(201);
+    return ((await response.json()) as { id: string }).id;
+  }
+  const followUpOf = async (userId: string) =>
+    (await outboxRows(userId)).find((row) => row.jobName === sendGettingStartedEmail.name);
+
+  it('stays in PostgreSQL while it is further away than the horizon', async () => {
+    const userId = await signUpWithFollowUpIn(3 * 24 * 60 * 60 * 1_000);
+    await relayPendingBatch(stack.db, stack.queues, { batchSize: 10_000, minAgeMs: 0 });
+
+    expect((await followUpOf(userId))?.dispatchedAt).toBeNull();
+    expect(await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }))).toBeUndefined();
+  });
+
+  it('is handed to Valkey once it falls within the horizon, delayed until its time', async () => {
+    const userId = await signUpWithFollowUpIn(3 * 24 * 60 * 60 * 1_000);
+    const dueAt = new Date(Date.now() + DISPATCH_HORIZON_MS / 2);
+    await stack.db.outboxMessage.updateMany({
+      where: { jobId: sendGettingStartedEmail.jobId({ userId }) },
+      data: { availableAt: dueAt },
+    });
+    await relayPendingBatch(stack.db, stack.queues, { batchSize: 10_000, minAgeMs: 0 });
+
+    expect((await followUpOf(userId))?.dispatchedAt).not.toBeNull();
+    const job = await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }));
+    expect(await job?.getState()).toBe('delayed');
+    expect(Math.abs((job?.timestamp ?? 0) + (job?.delay ?? 0) - dueAt.getTime())).toBeLessThan(2_000);
+  });
+
+  it('goes straight to Valkey from the signup when it is due within the horizon', async () => {
+    const userId = await signUpWithFollowUpIn(5_000);
+    expect((await followUpOf(userId))?.dispatchedAt).not.toBeNull();
+    const job = await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }));
+    expect(await job?.getState()).toBe('delayed');
+    expect(job?.delay).toBeGreaterThan(3_000);
   });
 });
 

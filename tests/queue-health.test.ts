@@ -240,9 +240,20 @@ describe('queueHealth', () => {
       }
       for (const ageMs of [45_000, 10_000]) {
         await db.outboxMessage.create({
-          data: { queue: 'crm', jobName: syncCrmContact.name, jobId: randomUUID(), payload: {}, createdAt: new Date(now - ageMs) },
+          data: {
+            queue: 'crm',
+            jobName: syncCrmContact.name,
+            jobId: randomUUID(),
+            payload: {},
+            createdAt: new Date(now - ageMs),
+            availableAt: new Date(now - ageMs),
+          },
         });
       }
+      // Scheduled for later: not a backlog.
+      await db.outboxMessage.create({
+        data: { queue: 'email', jobName: 'send-getting-started-email', jobId: randomUUID(), payload: {}, availableAt: new Date(now + 86_400_000) },
+      });
       await db.outboxMessage.create({
         data: { queue: 'crm', jobName: syncCrmContact.name, jobId: randomUUID(), payload: {}, dispatchedAt: new Date() },
       });

@@ -8,14 +8,11 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/queues';
-import { SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
-import {
-  RECONCILER_QUEUE,
-  reconcileOnce,
-  reconcilerQueuePrefix,
-  startReconcilerWorker,
-  type ReconcileOptions,
-} from '@/workers/reconciler';
+import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
+import { outboxEntry } from '@/workers/define-job';
+import { sendGettingStartedEmail, sendInviteEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { MAINTENANCE_QUEUE, MAINTENANCE_TASKS, maintenanceQueuePrefix, startMaintenance } from '@/workers/maintenance';
+import { reconcileOnce, type ReconcileOptions } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
 import { jobCounts, quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
@@ -170,6 +167,34 @@ describe('reconciler', () => {
       expect(await totalJobs()).toBe(4);
     });
 
+    it('brings back a lost scheduled email with the delay left until its time, and a lost invitation', async () => {
+      const userId = await signUp();
+      const followUpId = sendGettingStartedEmail.jobId({ userId });
+      const dueAt = new Date(Date.now() + 45_000);
+      await stack.db.outboxMessage.updateMany({ where: { jobId: followUpId }, data: { availableAt: dueAt } });
+      const invitationId = crypto.randomUUID();
+      const tenant = `reconcile-${invitationId.slice(0, 8)}`;
+      await stack.db.invitation.create({ data: { id: invitationId, workspace: tenant, email: `x@${tenant}.test` } });
+      const [inviteRow] = await stack.db.$transaction((tx) =>
+        writeOutbox(tx, [outboxEntry(sendInviteEmail, { invitationId }, { tenant })]),
+      );
+      const followUpRow = (await stack.db.outboxMessage.findFirstOrThrow({ where: { jobId: followUpId } })) as unknown as OutboxRow;
+      expect(await dispatchNow(stack.db, stack.queues, [{ ...followUpRow, payload: { userId } }, inviteRow as OutboxRow])).toBe(true);
+
+      const { ageMs, window } = await backdate([userId]);
+      await stack.db.$executeRaw`
+        UPDATE outbox_messages SET created_at = now() - make_interval(secs => ${ageMs / 1_000}::float8)
+         WHERE job_id = ${sendInviteEmail.jobId({ invitationId })}`;
+      await loseQueueData();
+
+      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 6 });
+      const followUp = await stack.queues.email.getJob(followUpId);
+      expect(await followUp?.getState()).toBe('delayed');
+      expect(Math.abs((followUp?.timestamp ?? 0) + (followUp?.delay ?? 0) - dueAt.getTime())).toBeLessThan(2_000);
+      expect(await stack.queues.email.getJob(sendInviteEmail.jobId({ invitationId }))).toBeDefined();
+      await stack.db.invitation.delete({ where: { id: invitationId } });
+    });
+
     it('re-enqueues a job whose dead letter was replayed, since the replay was lost with it', async () => {
       const userId = await signUp();
       await deadLetterFor(userId, 'replayed');
@@ -309,21 +334,21 @@ describe('reconciler', () => {
       const userId = await signUp();
       const { window } = await backdate([userId]);
       await loseQueueData();
-      const maintenance = new Queue(RECONCILER_QUEUE, {
+      const maintenance = new Queue(MAINTENANCE_QUEUE, {
         connection: stack.producer,
-        prefix: reconcilerQueuePrefix(stack.config.queuePrefix),
+        prefix: maintenanceQueuePrefix(stack.config.queuePrefix),
       });
-      const reconciler = startReconcilerWorker(
+      const reconciler = startMaintenance(
         { config: stack.config, db: stack.db, connection: stack.workerConnection(), queues: stack.queues, log: quietLog },
-        { ...window, everyMs: 200 },
+        { reconcile: window, reconcileEveryMs: 200 },
       );
       try {
         await waitFor(async () => (await jobIdsInValkey([userId])).length === 4, { what: 'the jobs back' });
-        expect(await maintenance.getJobSchedulersCount()).toBe(1);
+        expect(await maintenance.getJobScheduler(MAINTENANCE_TASKS.reconcile)).toMatchObject({ every: 200 });
 
         await loseQueueData();
         await waitFor(async () => (await jobIdsInValkey([userId])).length === 4, { what: 'the jobs back again' });
-        expect(await maintenance.getJobSchedulersCount()).toBe(1);
+        expect(await maintenance.getJobScheduler(MAINTENANCE_TASKS.reconcile)).toMatchObject({ every: 200 });
         expect(await totalJobs()).toBe(4);
       } finally {
         await reconciler.close();

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest, MAX_BODY_BYTES, type SignupDeps } from '@/app/_signup/signup-request';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { SIGNUP_JOBS } from '@/workers/jobs';
+import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs';
 import { jobCounts, quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;
@@ -11,7 +11,7 @@ let deps: SignupDeps;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog };
+  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs };
 });
 afterAll(() => stack.close());
 
@@ -25,7 +25,7 @@ async function usersWithEmail(email: string) {
 
 describe('POST /api/signups', () => {
   describe('with a valid signup', () => {
-    it('answers 201 with the status URL, saves the user and queues exactly four jobs', async () => {
+    it('answers 201 with the status URL, saves the user and queues its four jobs and the delayed follow-up', async () => {
       const signup = uniqueSignup();
       const response = await handleSignupRequest(post(JSON.stringify(signup)), deps);
 
@@ -38,16 +38,25 @@ describe('POST /api/signups', () => {
       expect(user).toMatchObject({ email: signup.email, name: signup.name, workspace: 'acme' });
 
       const outbox = await stack.db.outboxMessage.findMany({ where: { jobId: { contains: body.id } } });
-      expect(outbox).toHaveLength(4);
-      expect(outbox.every((row) => row.dispatchedAt !== null)).toBe(true);
+      expect(outbox).toHaveLength(5);
 
       for (const contract of SIGNUP_JOBS) {
         const job = await stack.queues[contract.queue].getJob(`${contract.name}-${body.id}`);
         expect(job?.name).toBe(contract.name);
         // Payloads carry ids only: no email, no name.
         expect(job?.data).toEqual({ userId: body.id });
-        expect((await jobCounts(stack.queues, contract.queue)).waiting).toBe(1);
+        const counts = await jobCounts(stack.queues, contract.queue);
+        expect((counts.waiting ?? 0) + (counts.prioritized ?? 0)).toBe(1);
+        expect(outbox.find((row) => row.jobName === contract.name)?.dispatchedAt).not.toBeNull();
       }
+
+      // The follow-up is days away: it waits in PostgreSQL, not in Valkey, until it is nearly due.
+      const followUp = outbox.find((row) => row.jobName === sendGettingStartedEmail.name);
+      expect(followUp?.dispatchedAt).toBeNull();
+      const dueIn = (followUp?.availableAt.getTime() ?? 0) - Date.now();
+      expect(dueIn).toBeGreaterThan(stack.config.followUpDelayMs - 60_000);
+      expect(dueIn).toBeLessThanOrEqual(stack.config.followUpDelayMs);
+      expect(await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId: body.id }))).toBeUndefined();
     });
 
     it('normalises the email and workspace before saving', async () => {

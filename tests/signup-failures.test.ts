@@ -48,6 +48,7 @@ function signUpWith(db: Db): Promise<Response> {
     queues: stack.queues,
     limiter: new RateLimiter(0),
     log: quietLog,
+    followUpDelayMs: stack.config.followUpDelayMs,
   });
 }
 

@@ -36,7 +36,7 @@ describe('tracing', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(uniqueSignup()),
       }),
-      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog },
+      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs },
     );
     expect(response.status).toBe(201);
     const { id: userId } = (await response.json()) as { id: string };

@@ -24,6 +24,11 @@ export interface JobContract<Payload extends Record<string, unknown> = Record<st
    * aborted, and the attempt fails as transient: a hung provider costs one timeout, not a worker.
    */
   readonly timeoutMs: number;
+  /**
+   * Bulk work that one workspace can create in thousands: paced per workspace at the producer
+   * (lib/tenant-pacer.ts) so it never delays other workspaces' jobs in the same queue.
+   */
+  readonly pacedByTenant?: boolean;
   /** Defaults: the queue's retry policy (retry-policy.ts) and RETENTION. */
   readonly options: JobsOptions;
 }
@@ -53,12 +58,25 @@ export interface OutboxEntry {
   jobName: string;
   jobId: string;
   payload: Record<string, unknown>;
+  /** The workspace whose share of the queue the job uses, when its contract is paced by tenant. */
+  tenant?: string | null;
+  /** Not to run before this time; absent: now. */
+  availableAt?: Date;
 }
 
 export function outboxEntry<Payload extends Record<string, unknown>>(
   contract: JobContract<Payload>,
   payload: Payload,
+  { tenant, availableAt }: { tenant?: string; availableAt?: Date } = {},
 ): OutboxEntry {
   const parsed = contract.payload.parse(payload);
-  return { queue: contract.queue, jobName: contract.name, jobId: contract.jobId(parsed), payload: parsed };
+  if (contract.pacedByTenant && !tenant) throw new Error(`${contract.name} is paced by tenant and needs one`);
+  return {
+    queue: contract.queue,
+    jobName: contract.name,
+    jobId: contract.jobId(parsed),
+    payload: parsed,
+    tenant: contract.pacedByTenant ? tenant : null,
+    ...(availableAt ? { availableAt } : {}),
+  };
 }

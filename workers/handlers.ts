@@ -1,11 +1,22 @@
 // Every job's contract paired with its handler. Imported by worker processes only.
 import type { JobContract } from '@/workers/define-job';
 import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
-import { generateAvatar, sendWelcomeEmail, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import {
+  generateAvatar,
+  sendGettingStartedEmail,
+  sendInviteEmail,
+  sendVerificationEmail,
+  sendWelcomeEmail,
+  syncCrmContact,
+  trackSignupEvent,
+} from '@/workers/jobs';
 import { sendWelcomeEmailHandler } from '@/workers/email/send-welcome-email.handler';
 import { syncCrmContactHandler } from '@/workers/crm/sync-crm-contact.handler';
 import { generateAvatarHandler } from '@/workers/avatar/generate-avatar.handler';
 import { trackSignupEventHandler } from '@/workers/analytics/track-signup-event.handler';
+import { sendInviteEmailHandler } from '@/workers/email/send-invite-email.handler';
+import { sendVerificationEmailHandler } from '@/workers/email/send-verification-email.handler';
+import { sendGettingStartedEmailHandler } from '@/workers/email/send-getting-started-email.handler';
 
 export interface JobDefinition<Payload extends Record<string, unknown>> {
   contract: JobContract<Payload>;
@@ -22,5 +33,8 @@ export const JOB_DEFINITIONS: ReadonlyMap<string, JobDefinition<Record<string, u
     define({ contract: syncCrmContact, handler: syncCrmContactHandler }),
     define({ contract: generateAvatar, handler: generateAvatarHandler }),
     define({ contract: trackSignupEvent, handler: trackSignupEventHandler }),
+    define({ contract: sendInviteEmail, handler: sendInviteEmailHandler }),
+    define({ contract: sendVerificationEmail, handler: sendVerificationEmailHandler }),
+    define({ contract: sendGettingStartedEmail, handler: sendGettingStartedEmailHandler }),
   ].map((definition) => [definition.contract.name, definition]),
 );

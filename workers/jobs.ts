@@ -4,14 +4,28 @@ import { sendWelcomeEmail } from '@/workers/email/send-welcome-email.contract';
 import { syncCrmContact } from '@/workers/crm/sync-crm-contact.contract';
 import { generateAvatar } from '@/workers/avatar/generate-avatar.contract';
 import { trackSignupEvent } from '@/workers/analytics/track-signup-event.contract';
+import { sendInviteEmail } from '@/workers/email/send-invite-email.contract';
+import { sendVerificationEmail } from '@/workers/email/send-verification-email.contract';
+import { sendGettingStartedEmail } from '@/workers/email/send-getting-started-email.contract';
 
-export { sendWelcomeEmail, syncCrmContact, generateAvatar, trackSignupEvent };
+export {
+  sendWelcomeEmail,
+  syncCrmContact,
+  generateAvatar,
+  trackSignupEvent,
+  sendInviteEmail,
+  sendVerificationEmail,
+  sendGettingStartedEmail,
+};
 
 /** The four jobs every signup enqueues, in the order the status page lists them. */
 export const SIGNUP_JOBS = [sendWelcomeEmail, syncCrmContact, generateAvatar, trackSignupEvent] as const;
 
+/** Every job there is. */
+export const ALL_JOBS = [...SIGNUP_JOBS, sendGettingStartedEmail, sendVerificationEmail, sendInviteEmail] as const;
+
 const byName = new Map<string, JobContract>(
-  SIGNUP_JOBS.map((contract) => [contract.name, contract as unknown as JobContract]),
+  ALL_JOBS.map((contract) => [contract.name, contract as unknown as JobContract]),
 );
 
 export function jobContract(name: string): JobContract | undefined {

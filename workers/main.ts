@@ -1,8 +1,8 @@
 // Entry point of a worker process (`npm run workers`): the queues named in WORKER_QUEUES, plus the
-// outbox relay, the reconciler's worker and the dead-letter alerter (each safe to run in every
-// process: the relay and the alerter claim rows with SKIP LOCKED, and the reconciler's job
-// scheduler runs once per interval across all of them). Runs apart from the web process so the
-// two scale and fail independently.
+// outbox relay, the maintenance worker (reconciler, dead-letter digest, retention sweep) and the
+// dead-letter alerter (each safe to run in every process: the relay and the alerter claim rows
+// with SKIP LOCKED, and each maintenance task's job scheduler runs it once per interval across all
+// of them). Runs apart from the web process so the two scale and fail independently.
 import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { createLogger } from '@/lib/log';
@@ -11,16 +11,16 @@ import { metrics } from '@/lib/metrics';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { startDeadLetterAlerts } from '@/workers/dead-letter-alerts';
+import { startMaintenance } from '@/workers/maintenance';
 import { startMetricsServer } from '@/workers/metrics-server';
 import { startOutboxRelay } from '@/workers/outbox-relay';
-import { startReconcilerWorker } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
 
 const settings = config();
 // First, so the clients created below are traced.
 const tracing = startTracing('signup-workers', settings.otlpEndpoint);
 const log = createLogger('worker');
-const db = createDb(settings.databaseUrl);
+const db = createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
 
 const workerConnection = createWorkerConnection(settings.valkeyUrl, log);
 const running = startWorkers({ config: settings, db, connection: workerConnection, log });
@@ -29,13 +29,8 @@ const running = startWorkers({ config: settings, db, connection: workerConnectio
 const relayConnection = createProducerConnection(settings.valkeyUrl, log);
 const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
 const relay = startOutboxRelay({ db, queues: relayQueues, log });
-const reconciler =
-  settings.reconcileEveryMs > 0
-    ? startReconcilerWorker(
-        { config: settings, db, connection: workerConnection, queues: relayQueues, log },
-        { everyMs: settings.reconcileEveryMs },
-      )
-    : undefined;
+// RECONCILE_EVERY_MS=0 turns the reconciler off; the digest and the sweep run regardless.
+const maintenance = startMaintenance({ config: settings, db, connection: workerConnection, queues: relayQueues, log });
 const alerts = startDeadLetterAlerts(
   { db, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
   { windowMs: settings.alerts.windowMs },
@@ -60,7 +55,7 @@ async function shutdown(signal: string) {
   }, settings.workerShutdownDeadlineMs + 5_000).unref();
   await Promise.all([relay.stop(), alerts.stop(), metricsServer?.close()]);
   await running.close(settings.workerShutdownDeadlineMs);
-  await reconciler?.close();
+  await maintenance.close();
   await closeQueueSet(relayQueues);
   relayConnection.disconnect();
   workerConnection.disconnect();

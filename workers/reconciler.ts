@@ -1,5 +1,6 @@
-// The reconciler: a scheduled job that compares what PostgreSQL says each signup still owes with
-// what the queues hold, and puts back any job that Valkey lost.
+// The reconciler: a scheduled job (`reconcile-signup-effects` on the maintenance queue,
+// workers/maintenance.ts) that compares what PostgreSQL says each signup still owes with what the
+// queues hold, and puts back any job that Valkey lost.
 //
 // Valkey is not the system of record. With AOF `everysec` a crash loses up to a second of writes;
 // a failover to a replica that had not caught up, or a FLUSHALL, loses everything. PostgreSQL
@@ -14,28 +15,32 @@
 //   done                its effect row exists.
 //
 // Anything else is lost and is added again. The outbox relay and this are the only ways work
-// re-enters the queues, and both are idempotent: job ids are derived from the user id, so adding a
-// job that exists adds nothing; each effect table's unique key admits one row; and every handler
-// reads and validates first, completing without a provider call when its effect already exists.
+// re-enters the queues, and both are idempotent: job ids are derived from the user id (or the
+// invitation, or the press of "resend"), so adding a job that exists adds nothing; each effect
+// table's unique key admits one row; and every handler reads and validates first, completing
+// without a provider call when its effect already exists. A lost job comes back with what its
+// row says: the delay left until its time, and its tenant's pacing.
 // Two passes racing each other (one ran past its interval) therefore change nothing either.
 //
 // Removing a job by hand in the admin does not cancel it: this puts it back. Discarding its dead
 // letter is how a person decides a job must not run.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, type Config, type QueueName } from '@/lib/config';
+import type { Job, Queue } from 'bullmq';
+import { QUEUE_NAMES } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
-import { enqueueRows, type OutboxRow } from '@/lib/outbox';
+import { enqueueRows, fromSql, type OutboxRow, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
-import { isConnectionError } from '@/lib/valkey';
 import { writeDeadLetter } from '@/workers/dead-letter-recorder';
-import { generateAvatar, sendWelcomeEmail, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
-
-export const RECONCILER_QUEUE = 'maintenance';
-const SCHEDULER_ID = 'reconcile-signup-effects';
+import {
+  generateAvatar,
+  sendGettingStartedEmail,
+  sendInviteEmail,
+  sendVerificationEmail,
+  sendWelcomeEmail,
+  syncCrmContact,
+  trackSignupEvent,
+} from '@/workers/jobs';
 
 /**
  * A minute between passes: a lost job is back within about a minute past its grace period, while
@@ -76,15 +81,9 @@ export interface ReconcileResult {
   deadLettersWritten: number;
 }
 
-interface CandidateRow {
-  id: bigint;
-  queue: string;
-  job_name: string;
-  job_id: string;
-  payload: unknown;
-}
+type CandidateRow = OutboxSqlRow;
 
-// A payload whose userId is not a UUID must not make the cast below fail the whole query.
+// A payload whose ids are not UUIDs must not make the casts below fail the whole query.
 const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
 /**
@@ -130,8 +129,9 @@ function candidates(
   const graceSecs = graceMs / 1_000;
   return db.$queryRaw<CandidateRow[]>`
     WITH recent AS (
-      SELECT o.id, o.queue, o.job_name, o.job_id, o.payload,
-             CASE WHEN o.payload->>'userId' ~* ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id
+      SELECT o.id, o.queue, o.job_name, o.job_id, o.payload, o.tenant, o.available_at,
+             CASE WHEN o.payload->>'userId' ~* ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id,
+             CASE WHEN o.payload->>'invitationId' ~* ${UUID_PATTERN} THEN (o.payload->>'invitationId')::uuid END AS invitation_id
         FROM outbox_messages o
        WHERE o.dispatched_at IS NOT NULL
          -- A row is dispatched after it is created, so this bound is implied by the next one; it
@@ -141,10 +141,12 @@ function candidates(
          AND o.created_at <= now() - make_interval(secs => ${graceSecs}::float8)
          AND o.id > ${afterId}
     )
-    SELECT r.id, r.queue, r.job_name, r.job_id, r.payload
+    SELECT r.id, r.queue, r.job_name, r.job_id, r.payload, r.tenant, r.available_at
       FROM recent r
-      JOIN users u ON u.id = r.user_id
-     WHERE NOT EXISTS (
+     -- Work for a user or an invitation that no longer exists is owed to nobody.
+     WHERE (EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)
+            OR EXISTS (SELECT 1 FROM invitations i WHERE i.id = r.invitation_id))
+       AND NOT EXISTS (
              SELECT 1 FROM dead_letters d
               WHERE d.job_id = r.job_id AND (d.resolution IS NULL OR d.resolution = 'discarded'))
        AND CASE r.job_name
@@ -154,6 +156,10 @@ function candidates(
              -- The event id is signupEventId(userId) (track-signup-event.contract.ts).
              WHEN ${trackSignupEvent.name} THEN NOT EXISTS (
                SELECT 1 FROM analytics_events a WHERE a.event_id = 'user_signed_up-' || (r.payload->>'userId'))
+             -- Every other email is one sent_emails row per job (workers/email/recorded-email.ts).
+             WHEN ${sendGettingStartedEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
+             WHEN ${sendVerificationEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
+             WHEN ${sendInviteEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
              -- A job this pass cannot tell done from not done is left alone.
              ELSE false
            END
@@ -198,85 +204,5 @@ async function writeMissingDeadLetter(db: Db, queue: Queue, jobId: string, job: 
 }
 
 function toOutboxRow(row: CandidateRow): OutboxRow[] {
-  if (!(QUEUE_NAMES as readonly string[]).includes(row.queue)) return [];
-  return [
-    {
-      id: row.id,
-      queue: row.queue as QueueName,
-      jobName: row.job_name,
-      jobId: row.job_id,
-      payload: row.payload as Record<string, unknown>,
-    },
-  ];
-}
-
-/** Same shape as the job queues' prefixes (lib/queues.ts): one hash tag, one Cluster slot. */
-export function reconcilerQueuePrefix(basePrefix: string): string {
-  return `${basePrefix}:{${RECONCILER_QUEUE}}`;
-}
-
-/**
- * Upserting is idempotent: an existing scheduler keeps its next run, so every worker process may
- * call this and one run still happens per interval, taken by whichever process is free.
- */
-export async function scheduleReconciler(queue: Queue, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler(
-    SCHEDULER_ID,
-    { every: everyMs },
-    // A day of runs (their counts are the job's return value) is enough to see what happened.
-    { name: SCHEDULER_ID, opts: { removeOnComplete: { count: 1_440 }, removeOnFail: { count: 1_440 } } },
-  );
-}
-
-export interface ReconcilerSettings extends Omit<ReconcileOptions, 'log'> {
-  everyMs: number;
-}
-
-export function startReconcilerWorker(
-  { config, db, connection, queues, log }: { config: Config; db: Db; connection: Redis; queues: QueueSet; log: Logger },
-  settings: Partial<ReconcilerSettings> = {},
-): { close(): Promise<void> } {
-  const { everyMs, ...options } = { ...RECONCILE_DEFAULTS, everyMs: RECONCILE_EVERY_MS, ...settings };
-  const prefix = reconcilerQueuePrefix(config.queuePrefix);
-  const queue = new Queue(RECONCILER_QUEUE, { connection, prefix });
-  queue.on('error', () => undefined);
-
-  const worker = new Worker<unknown, ReconcileResult>(
-    RECONCILER_QUEUE,
-    () => reconcileOnce(db, queues, { ...options, log }),
-    { connection, prefix, concurrency: 1 },
-  );
-  worker.on('failed', (_job, error) => log.warn('reconciler pass failed', { error: error.message }));
-  worker.on('error', (error) => {
-    if (!isConnectionError(error)) log.error('reconciler worker error', { error: error.message });
-  });
-
-  // The scheduler lives in Valkey too, so the data loss this repairs would also end the schedule.
-  // Every process upserts it again once per interval, which changes nothing while it exists.
-  const stopping = new AbortController();
-  void (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await scheduleReconciler(queue, everyMs);
-      } catch (error) {
-        if (!(error instanceof Error && isConnectionError(error))) {
-          log.warn('could not schedule the reconciler', { error: error instanceof Error ? error.message : String(error) });
-        }
-      }
-      await sleep(everyMs, undefined, { signal: stopping.signal }).catch(() => undefined);
-    }
-  })();
-
-  return {
-    async close() {
-      stopping.abort();
-      // worker.close() waits forever if Valkey is gone (ENVIRONMENT.md); a pass cut short is
-      // simply done again by the next one.
-      const deadline = (ms: number) => new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
-      if ((await Promise.race([worker.close(), deadline(config.workerShutdownDeadlineMs)])) === 'late') {
-        await Promise.race([worker.close(true), deadline(1_000)]);
-      }
-      await Promise.race([queue.close(), deadline(1_000)]);
-    },
-  };
+  return (QUEUE_NAMES as readonly string[]).includes(row.queue) ? [fromSql(row)] : [];
 }

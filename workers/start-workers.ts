@@ -19,6 +19,7 @@ import { recordFailuresOf } from '@/workers/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/handler-context';
 import { processJob } from '@/workers/process-job';
 import { providerBreaker } from '@/workers/provider-breaker';
+import { QUEUE_LIMITERS, type QueueLimiter } from '@/workers/queue-limiters';
 import { backoffDelayMs, RETRY_POLICIES } from '@/workers/retry-policy';
 
 export interface QueueRuntime {
@@ -27,28 +28,9 @@ export interface QueueRuntime {
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
-  /** BullMQ's limiter: at most `max` jobs started per `duration` ms, counted across all workers. */
-  limiter: { max: number; duration: number };
+  /** BullMQ's limiter (workers/queue-limiters.ts). */
+  limiter: QueueLimiter;
 }
-
-/**
- * Per queue, 80% of its provider's published rate (infra/mock-providers/rate-limits.ts), so in
- * normal operation a 429 is rare and the Retry-After path is the exception. BullMQ's limiter is
- * one counter per queue in Valkey, shared by every worker process, so adding processes never
- * adds rate; the 20% headroom covers the provider's clock and window not lining up with ours,
- * and other callers on the same account (the synchronous signup baseline).
- */
-const QUEUE_LIMITERS: Readonly<Record<QueueName, QueueRuntime['limiter']>> = {
-  // SMTP relay: 100 messages/s.
-  email: { max: 80, duration: 1_000 },
-  // CRM: 50 requests/s, the tightest of our providers.
-  crm: { max: 40, duration: 1_000 },
-  // Object storage: 100 uploads/s; rendering caps avatars far below this today, the limit
-  // matters once avatar workers scale out.
-  avatar: { max: 80, duration: 1_000 },
-  // Event collector: 200 events/s.
-  analytics: { max: 160, duration: 1_000 },
-};
 
 /**
  * Per queue. Email and analytics are light network calls; the CRM is the slowest API we call;
@@ -83,12 +65,15 @@ export function startWorkers({
   connection,
   log,
   concurrency = {},
+  limiters = {},
 }: {
   config: Config;
   db: Db;
   connection: Redis;
   log: Logger;
   concurrency?: Partial<Record<QueueName, number>>;
+  /** Replaces QUEUE_LIMITERS, for benchmarks that lift the providers' rate limits too. */
+  limiters?: Partial<Record<QueueName, QueueLimiter>>;
 }): RunningWorkers {
   const context = createHandlerContext(config, db);
   const queues: Queue[] = [];
@@ -115,7 +100,7 @@ export function startWorkers({
       lockDuration: config.lockOverrides.lockDurationMs ?? runtime.lockDurationMs,
       stalledInterval: config.lockOverrides.stalledIntervalMs ?? runtime.stalledIntervalMs,
       maxStalledCount: runtime.maxStalledCount,
-      limiter: runtime.limiter,
+      limiter: limiters[name] ?? runtime.limiter,
       // Completed and failed counts per minute, kept for a day: the admin's throughput chart.
       metrics: { maxDataPoints: MetricsTime.ONE_HOUR * 24 },
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]) },

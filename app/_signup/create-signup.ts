@@ -1,12 +1,14 @@
 // The producer. One transaction saves the user and one outbox row per job, so a committed signup
 // can never lose a job; after commit the jobs go to Valkey at once if it answers, and otherwise
-// wait in the outbox for the relay. Nothing here waits on a third party.
+// wait in the outbox for the relay. Nothing here waits on a third party. Under overload the
+// analytics event alone may be left out (analytics-shedding.ts); every other job is always written.
 import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Db } from '@/lib/db';
 import { dispatchNow, writeOutbox } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { outboxEntry } from '@/workers/define-job';
-import { SIGNUP_JOBS } from '@/workers/jobs';
+import { sendGettingStartedEmail, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs';
+import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import type { SignupInput } from '@/app/_signup/signup-input';
 
 export type SignupOutcome =
@@ -47,21 +49,33 @@ export async function insertUser(
   });
 }
 
+export interface SignupProducerDeps {
+  db: Db;
+  queues: QueueSet;
+  /** When the "getting started" email is due after the signup (FOLLOW_UP_DELAY_MS). */
+  followUpDelayMs: number;
+  /** Drops the analytics event while its queue is overloaded; without one every event is kept. */
+  shedder?: AnalyticsShedder;
+}
+
 export async function createSignup(
   input: SignupInput,
-  { db, queues }: { db: Db; queues: QueueSet },
+  { db, queues, followUpDelayMs, shedder }: SignupProducerDeps,
 ): Promise<SignupOutcome> {
   const userId = crypto.randomUUID();
   const statusToken = newToken();
+  // Decided before the transaction, from memory: no Valkey call while it holds a connection.
+  const keepAnalytics = shedder?.shouldKeep() ?? true;
+  const jobs = keepAnalytics ? SIGNUP_JOBS : SIGNUP_JOBS.filter((contract) => contract.name !== trackSignupEvent.name);
   let rows;
   try {
     rows = await db.$transaction(
       async (tx) => {
         await insertUser(tx, input, { userId, statusToken });
-        return writeOutbox(
-          tx,
-          SIGNUP_JOBS.map((contract) => outboxEntry(contract, { userId })),
-        );
+        return writeOutbox(tx, [
+          ...jobs.map((contract) => outboxEntry(contract, { userId })),
+          outboxEntry(sendGettingStartedEmail, { userId }, { availableAt: new Date(Date.now() + followUpDelayMs) }),
+        ]);
       },
       { maxWait: SAVE_BUDGET_MS, timeout: SAVE_BUDGET_MS },
     );
@@ -69,6 +83,7 @@ export async function createSignup(
     if (isUniqueViolation(error)) return { status: 'duplicate' };
     return { status: 'unavailable', error };
   }
+  if (!keepAnalytics) shedder?.countShed();
 
   let dispatched = false;
   try {

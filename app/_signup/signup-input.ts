@@ -5,6 +5,28 @@ import { z } from 'zod';
 // Control characters would let a name break the layout of emails and the admin pages.
 const NO_CONTROL_CHARS = /^[^\p{Cc}\p{Cf}]*$/u;
 
+// Lower-cased as a whole: the local part is case-sensitive in theory and in no mail system anyone
+// uses, and one person must not be able to hold two accounts by changing case. Dots and +tags are
+// kept: removing them is provider-specific and would merge distinct addresses elsewhere. Exported
+// for workspace invitations, which must accept exactly the addresses a signup accepts.
+export const emailAddress = z
+  .string({ error: 'Email is required.' })
+  .trim()
+  .min(1, 'Email is required.')
+  .max(254, 'Email must be at most 254 characters.')
+  .toLowerCase()
+  .pipe(z.email('Enter a valid email address.'));
+
+/** A workspace's slug, as a signup names it and as the invitations API addresses it. */
+export const workspaceSlug = z
+  .string({ error: 'Workspace must be text.' })
+  .trim()
+  .toLowerCase()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/,
+    'Workspace must be 1–48 letters, digits or hyphens, not starting or ending with a hyphen.',
+  );
+
 export const signupInput = z.object({
   name: z
     .string({ error: 'Name is required.' })
@@ -12,27 +34,10 @@ export const signupInput = z.object({
     .min(1, 'Name is required.')
     .max(100, 'Name must be at most 100 characters.')
     .regex(NO_CONTROL_CHARS, 'Name contains characters that are not allowed.'),
-  // Lower-cased as a whole: the local part is case-sensitive in theory and in no mail system anyone
-  // uses, and one person must not be able to hold two accounts by changing case. Dots and +tags
-  // are kept: removing them is provider-specific and would merge distinct addresses elsewhere.
-  email: z
-    .string({ error: 'Email is required.' })
-    .trim()
-    .min(1, 'Email is required.')
-    .max(254, 'Email must be at most 254 characters.')
-    .toLowerCase()
-    .pipe(z.email('Enter a valid email address.')),
+  email: emailAddress,
   workspace: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z
-      .string({ error: 'Workspace must be text.' })
-      .trim()
-      .toLowerCase()
-      .regex(
-        /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/,
-        'Workspace must be 1–48 letters, digits or hyphens, not starting or ending with a hyphen.',
-      )
-      .optional(),
+    workspaceSlug.optional(),
   ),
 });
 

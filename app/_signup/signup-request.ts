@@ -1,11 +1,13 @@
 // POST /api/signups and POST /api/signups/sync, as plain Request → Response functions (the route
 // files only wire in this process's dependencies). Every refusal is an expected value with its
 // status code; only a bug can produce a 500.
+import { readCappedText } from '@/lib/capped-body';
 import type { Db } from '@/lib/db';
 import { inSpan } from '@/lib/tracing';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import type { QueueSet } from '@/lib/queues';
+import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
 import {
@@ -23,6 +25,9 @@ export interface SignupDeps {
   queues: QueueSet;
   limiter: RateLimiter;
   log: Logger;
+  followUpDelayMs: number;
+  /** Optional so callers without one (tests, scripts) keep every analytics event. */
+  shedder?: AnalyticsShedder;
 }
 
 type Refusal = Response;
@@ -109,25 +114,4 @@ export function unavailable(error: unknown, log: Logger): Response {
     { error: 'We cannot take signups right now; please try again in a moment.' },
     { status: 503, headers: { 'retry-after': '5' } },
   );
-}
-
-/** Reads at most `limit` bytes; undefined when the body is larger, whatever Content-Length claims. */
-async function readCappedText(request: Request, limit: number): Promise<string | undefined> {
-  const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) return undefined;
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
 }

@@ -1,12 +1,20 @@
-// The state of one signup's four jobs, for its status page. The database says what is finished
-// (an effect row exists) or not yet dispatched (a pending outbox row); BullMQ says the rest
-// (queued, running, retrying, failed), looked up by each job's deterministic id. When Valkey is
-// unreachable the page still answers, from the database alone.
+// The state of one signup's four jobs and its delayed follow-up email, for its status page. The
+// database says what is finished (an effect row exists) or not yet dispatched (a pending outbox
+// row); BullMQ says the rest (queued, running, retrying, failed), looked up by each job's
+// deterministic id. When Valkey is unreachable the page still answers, from the database alone.
+// The JSON is also the poll's answer (GET /api/welcome/<token>): fields are added, never renamed.
 import type { Job } from 'bullmq';
 import type { Db } from '@/lib/db';
 import type { QueueSet } from '@/lib/queues';
 import type { JobContract } from '@/workers/define-job';
-import { generateAvatar, sendWelcomeEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import {
+  generateAvatar,
+  sendGettingStartedEmail,
+  sendWelcomeEmail,
+  SIGNUP_JOBS,
+  syncCrmContact,
+  trackSignupEvent,
+} from '@/workers/jobs';
 import { signupEventId } from '@/workers/analytics/track-signup-event.contract';
 
 export type JobState = 'queued' | 'running' | 'retrying' | 'done' | 'dead-lettered' | 'not-queued';
@@ -20,6 +28,30 @@ export interface JobStatus {
   attempts?: number;
   /** Why the last attempt failed, when it did: no personal data, provider messages only. */
   lastError?: string;
+  /**
+   * Set with 'not-queued' when the job was left out on purpose: the analytics event is the one
+   * job the producer sheds under overload (its outbox row is simply not written).
+   */
+  notQueuedReason?: 'load-shedding';
+}
+
+/**
+ * The "getting started" email, due days after the signup. 'scheduled' until it is due; then the
+ * job's states; 'sent' once the email went out; 'cancelled' when the job finished without sending.
+ */
+export type FollowUpState = 'scheduled' | 'queued' | 'running' | 'retrying' | 'sent' | 'dead-lettered' | 'cancelled';
+
+export interface FollowUpEmailStatus {
+  name: string;
+  label: string;
+  state: FollowUpState;
+  /** When it is due, ISO 8601. */
+  scheduledFor: string | null;
+  /** When it went out, ISO 8601, once sent. */
+  sentAt?: string;
+  attempt?: number;
+  attempts?: number;
+  lastError?: string;
 }
 
 export interface SignupStatus {
@@ -30,6 +62,8 @@ export interface SignupStatus {
   jobs: JobStatus[];
   /** False when Valkey could not be asked; states then come from the database alone. */
   queueReachable: boolean;
+  /** Absent for signups saved before the follow-up email existed. */
+  followUpEmail?: FollowUpEmailStatus;
 }
 
 const LABELS: Record<string, string> = {
@@ -38,6 +72,11 @@ const LABELS: Record<string, string> = {
   [generateAvatar.name]: 'Avatar',
   [trackSignupEvent.name]: 'Analytics event',
 };
+
+const FOLLOW_UP_LABEL = 'Getting started email';
+
+/** Jobs whose missing outbox row means load shedding dropped them (app/_signup/analytics-shedding.ts). */
+const SHEDDABLE_JOBS: ReadonlySet<string> = new Set([trackSignupEvent.name]);
 
 export async function signupStatus(
   statusToken: string,
@@ -61,10 +100,17 @@ export async function signupStatus(
     [trackSignupEvent.name]: user.analyticsEvents.some((event) => event.eventId === signupEventId(user.id)),
   };
   const jobIds = SIGNUP_JOBS.map((contract) => (contract as JobContract).jobId({ userId: user.id }));
-  const outbox = await db.outboxMessage.findMany({
-    where: { jobId: { in: jobIds } },
-    select: { jobId: true, dispatchedAt: true },
-  });
+  const followUpJobId = sendGettingStartedEmail.jobId({ userId: user.id });
+  const [outbox, followUpSent] = await Promise.all([
+    db.outboxMessage.findMany({
+      where: { jobId: { in: [...jobIds, followUpJobId] } },
+      select: { jobId: true, dispatchedAt: true, availableAt: true },
+    }),
+    db.sentEmail.findFirst({
+      where: { jobId: followUpJobId, kind: 'getting-started' },
+      select: { sentAt: true },
+    }),
+  ]);
   const outboxByJobId = new Map(outbox.map((row) => [row.jobId, row]));
 
   let queueReachable = true;
@@ -74,17 +120,41 @@ export async function signupStatus(
       const base = { name: contract.name, label: LABELS[contract.name] ?? contract.name };
       if (done[contract.name]) return { ...base, state: 'done' };
       const row = outboxByJobId.get(jobId);
-      if (!row) return { ...base, state: 'not-queued' };
+      if (!row) {
+        return SHEDDABLE_JOBS.has(contract.name)
+          ? { ...base, state: 'not-queued', notQueuedReason: 'load-shedding' }
+          : { ...base, state: 'not-queued' };
+      }
       if (!row.dispatchedAt) return { ...base, state: 'queued' };
       try {
         const job = await queues[contract.queue].getJob(jobId);
-        return job ? { ...base, ...(await stateOf(job)) } : { ...base, state: 'queued' };
+        return job ? { ...base, ...stateOf(job, await job.getState()) } : { ...base, state: 'queued' };
       } catch {
         queueReachable = false;
         return { ...base, state: 'queued' };
       }
     }),
   );
+
+  let followUpEmail: FollowUpEmailStatus | undefined;
+  const followUpRow = outboxByJobId.get(followUpJobId);
+  if (followUpSent || followUpRow) {
+    const base = {
+      name: sendGettingStartedEmail.name,
+      label: FOLLOW_UP_LABEL,
+      scheduledFor: followUpRow?.availableAt.toISOString() ?? null,
+    };
+    if (followUpSent) {
+      followUpEmail = { ...base, state: 'sent', sentAt: followUpSent.sentAt.toISOString() };
+    } else {
+      try {
+        followUpEmail = { ...base, ...(await followUpStateOf(queues, followUpJobId, followUpRow)) };
+      } catch {
+        queueReachable = false;
+        followUpEmail = { ...base, state: dueState(followUpRow) };
+      }
+    }
+  }
 
   return {
     name: user.name,
@@ -93,13 +163,40 @@ export async function signupStatus(
     avatarReady: user.avatar !== null,
     jobs,
     queueReachable,
+    ...(followUpEmail ? { followUpEmail } : {}),
   };
 }
 
-async function stateOf(job: Job): Promise<Omit<JobStatus, 'name' | 'label'>> {
+type FollowUpRow = { dispatchedAt: Date | null; availableAt: Date } | undefined;
+
+/**
+ * From the database alone: scheduled until it is due, then waiting for a worker. Until a minute
+ * before it is due the row is not even in Valkey (DISPATCH_HORIZON_MS in lib/outbox.ts).
+ */
+function dueState(row: FollowUpRow): 'scheduled' | 'queued' {
+  return row && row.availableAt.getTime() > Date.now() ? 'scheduled' : 'queued';
+}
+
+async function followUpStateOf(
+  queues: QueueSet,
+  jobId: string,
+  row: FollowUpRow,
+): Promise<Omit<FollowUpEmailStatus, 'name' | 'label' | 'scheduledFor'>> {
+  if (!row?.dispatchedAt) return { state: dueState(row) };
+  const job = await queues[sendGettingStartedEmail.queue].getJob(jobId);
+  if (!job) return { state: dueState(row) };
+  const bullState = await job.getState();
+  if (bullState === 'delayed' && job.attemptsMade === 0) return { state: 'scheduled' };
+  const { state, ...detail } = stateOf(job, bullState);
+  // Completed without a sent_emails row: the handler decided the email was no longer wanted.
+  if (state === 'done' || state === 'not-queued') return { state: 'cancelled' };
+  return { state, ...detail };
+}
+
+function stateOf(job: Job, bullState: Awaited<ReturnType<Job['getState']>>): Omit<JobStatus, 'name' | 'label'> {
   const attempts = job.opts.attempts ?? 1;
   const lastError = job.failedReason || undefined;
-  switch (await job.getState()) {
+  switch (bullState) {
     case 'completed':
       return { state: 'done' };
     case 'failed':

@@ -14,7 +14,7 @@ import { ProviderError } from '@/workers/providers/provider-errors';
 
 export async function handleSyncSignupRequest(
   request: Request,
-  deps: Omit<SignupDeps, 'queues'> & { handlerContext: HandlerContext },
+  deps: Omit<SignupDeps, 'queues' | 'followUpDelayMs'> & { handlerContext: HandlerContext },
 ): Promise<Response> {
   const input = await readSignupRequest(request, deps);
   if (input instanceof Response) return input;

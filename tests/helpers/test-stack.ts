@@ -63,7 +63,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     mocks,
     mocksUrl,
     async signUp() {
-      const outcome = await createSignup(uniqueSignup(), { db, queues });
+      const outcome = await createSignup(uniqueSignup(), { db, queues, followUpDelayMs: config.followUpDelayMs });
       if (outcome.status !== 'created' || !outcome.dispatched) throw new Error(`signup was not dispatched: ${outcome.status}`);
       return outcome.userId;
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineJob } from '@/workers/define-job';
+import { EMAIL_PRIORITY } from '@/workers/email/email-priorities';
 
 export const sendWelcomeEmail = defineJob({
   queue: 'email',
@@ -9,5 +10,6 @@ export const sendWelcomeEmail = defineJob({
   // One SMTP session: connect, greet and send, each under PROVIDER_TIMEOUT_MS.
   timeoutMs: 30_000,
   jobId: ({ userId }) => `send-welcome-email-${userId}`,
+  options: { priority: EMAIL_PRIORITY.welcome },
 });
 export type SendWelcomeEmailPayload = z.output<typeof sendWelcomeEmail.payload>;

@@ -9,8 +9,7 @@ import type { HandlerContext, HandlerOutcome } from '@/workers/handler-context';
 import { recordEffect } from '@/workers/record-effect';
 import type { SendWelcomeEmailPayload } from '@/workers/email/send-welcome-email.contract';
 import { sendMail } from '@/workers/providers/smtp-mailer';
-
-const FROM = 'Signup Demo <hello@signup.example>';
+import { escapeHtml, FROM } from '@/workers/email/recorded-email';
 
 export function welcomeMessageId(userId: string): string {
   return `<send-welcome-email.${userId}@signup.example>`;
@@ -38,8 +37,4 @@ export async function sendWelcomeEmailHandler(
   }, ctx.signal);
 
   return recordEffect(() => ctx.db.welcomeEmail.create({ data: { userId, messageId } }), { messageId });
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

@@ -1,8 +1,10 @@
 'use client';
 // The live half of the status page: starts from the server-rendered status and polls
-// GET /api/welcome/<token> until every job has settled.
-import { useEffect, useState } from 'react';
-import type { JobState, JobStatus, SignupStatus } from '@/app/_signup/signup-status';
+// GET /api/welcome/<token> until every job has settled. The "resend verification email" button
+// lives here because it must disappear once the poll reports the address confirmed.
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { FollowUpEmailStatus, FollowUpState, JobState, JobStatus, SignupStatus } from '@/app/_signup/signup-status';
+import { ResendVerificationForm } from '@/app/welcome/[token]/resend-verification-form';
 
 /** Jobs usually settle within seconds, so a one-second poll shows progress as it happens. */
 const POLL_INTERVAL_MS = 1_000;
@@ -14,6 +16,16 @@ const ERROR_BACKOFF_MS = 5_000;
  * which nothing will enqueue later).
  */
 const SETTLED: ReadonlySet<JobState> = new Set(['done', 'dead-lettered', 'not-queued']);
+
+/** The follow-up's states no poll will change. 'scheduled' is handled apart: see isSettled. */
+const FOLLOW_UP_SETTLED: ReadonlySet<FollowUpState> = new Set(['sent', 'dead-lettered', 'cancelled']);
+
+/**
+ * A scheduled follow-up due within this long keeps the page polling, so a demo with a delay of
+ * seconds shows it go out; one due in days (the default) would keep a tab polling for days for a
+ * change a reload shows just as well.
+ */
+const FOLLOW_UP_POLL_HORIZON_MS = 2 * 60 * 1_000;
 
 type PollProblem = 'unreachable' | 'gone' | undefined;
 
@@ -58,8 +70,8 @@ export function JobStatusList({ token, initialStatus }: { token: string; initial
   }, [token, initialStatus]);
 
   return (
-    <div role="status" aria-live="polite">
-      <div className="status-overview">
+    <div>
+      <div className="status-overview" aria-live="polite">
         {status.avatarReady ? (
           // A plain <img>: the avatar is already a small PNG served by this app (which proxies the
           // storage provider), so next/image's optimiser would only add a second copy.
@@ -92,18 +104,28 @@ export function JobStatusList({ token, initialStatus }: { token: string; initial
         </dl>
       </div>
 
-      <h2>Background jobs</h2>
-      <ul className="job-list">
-        {status.jobs.map((job) => (
-          <JobRow key={job.name} job={job} />
-        ))}
-      </ul>
-
-      {!status.queueReachable && <p className="status-note">Queue unreachable; showing saved state.</p>}
-      {problem === 'unreachable' && (
-        <p className="status-note">Could not refresh just now; trying again in a few seconds.</p>
+      {!status.emailVerified && problem !== 'gone' && (
+        <div className="verification-resend">
+          <p className="muted small">No email, or deleted it by mistake? We can send the link again, once a minute.</p>
+          <ResendVerificationForm token={token} />
+        </div>
       )}
-      {problem === 'gone' && <p className="status-note">This signup no longer exists.</p>}
+
+      <h2>Background jobs</h2>
+      <div role="status" aria-live="polite">
+        <ul className="job-list">
+          {status.jobs.map((job) => (
+            <JobRow key={job.name} job={job} />
+          ))}
+          {status.followUpEmail && <FollowUpRow followUp={status.followUpEmail} />}
+        </ul>
+
+        {!status.queueReachable && <p className="status-note">Queue unreachable; showing saved state.</p>}
+        {problem === 'unreachable' && (
+          <p className="status-note">Could not refresh just now; trying again in a few seconds.</p>
+        )}
+        {problem === 'gone' && <p className="status-note">This signup no longer exists.</p>}
+      </div>
     </div>
   );
 }
@@ -119,6 +141,70 @@ function JobRow({ job }: { job: JobStatus }) {
   );
 }
 
+function FollowUpRow({ followUp }: { followUp: FollowUpEmailStatus }) {
+  return (
+    <li className="job" data-testid={`job-${followUp.name}`} data-state={followUp.state}>
+      <span className="job-label">{followUp.label}</span>
+      <span className={`badge badge-${followUp.state}`}>
+        {followUp.state === 'scheduled' && followUp.scheduledFor ? (
+          <>
+            Scheduled for <LocalTime iso={followUp.scheduledFor} />
+          </>
+        ) : (
+          followUpStateText(followUp)
+        )}
+      </span>
+      {followUp.state === 'dead-lettered' && followUp.lastError && <p className="job-error">{followUp.lastError}</p>}
+      {followUp.state === 'retrying' && followUp.lastError && (
+        <p className="job-error">Last attempt: {followUp.lastError}</p>
+      )}
+    </li>
+  );
+}
+
+function followUpStateText(followUp: FollowUpEmailStatus): string {
+  switch (followUp.state) {
+    case 'scheduled':
+      return 'Scheduled';
+    case 'sent':
+      return 'Sent';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'queued':
+    case 'running':
+    case 'retrying':
+    case 'dead-lettered':
+      return stateText({ ...followUp, state: followUp.state });
+  }
+}
+
+// Field by field: Intl refuses timeZoneName together with dateStyle/timeStyle.
+const SERVER_TIME_FORMAT = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone: 'UTC',
+  timeZoneName: 'short',
+});
+
+const noSubscription = () => () => undefined;
+
+/**
+ * A time in the reader's own zone. The server cannot know that zone, so the first render (and a
+ * browser without JavaScript) shows UTC, labelled as such; once hydrated, the browser's zone.
+ * useSyncExternalStore gives the server value during hydration, so the two never mismatch.
+ */
+function LocalTime({ iso }: { iso: string }) {
+  const hydrated = useSyncExternalStore(noSubscription, () => true, () => false);
+  const date = new Date(iso);
+  const text = hydrated
+    ? date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+    : SERVER_TIME_FORMAT.format(date);
+  return <time dateTime={iso}>{text}</time>;
+}
+
 function stateText(job: JobStatus): string {
   switch (job.state) {
     case 'queued':
@@ -132,12 +218,21 @@ function stateText(job: JobStatus): string {
     case 'dead-lettered':
       return 'Failed, dead-lettered';
     case 'not-queued':
-      return 'Not queued';
+      // The analytics event is shed under overload; for any other job it means nothing queued it.
+      return job.notQueuedReason === 'load-shedding' ? 'Skipped (system busy)' : 'Not queued';
   }
 }
 
 function isSettled(status: SignupStatus): boolean {
-  return status.jobs.every((job) => SETTLED.has(job.state));
+  return status.jobs.every((job) => SETTLED.has(job.state)) && followUpSettled(status.followUpEmail);
+}
+
+function followUpSettled(followUp: FollowUpEmailStatus | undefined): boolean {
+  if (!followUp) return true;
+  if (followUp.state === 'scheduled') {
+    return !followUp.scheduledFor || Date.parse(followUp.scheduledFor) - Date.now() > FOLLOW_UP_POLL_HORIZON_MS;
+  }
+  return FOLLOW_UP_SETTLED.has(followUp.state);
 }
 
 /** Enough of a shape check that a proxy's error page is treated as a failed poll, not a status. */

@@ -1,9 +1,13 @@
 // The new user's status page (statusUrl in CONTRACT.md). The token in the path is the only key, so
-// the page is never indexed and sends no referrer with the token in it.
+// the page is never indexed and sends no referrer with the token in it. Besides the live job list
+// it offers the user's two actions, each a plain form that works without JavaScript: resend the
+// verification email (in the job list, which hides it once the address is confirmed) and delete
+// the account.
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { signupStatus } from '@/app/_signup/signup-status';
 import { webRuntime } from '@/app/_signup/web-runtime';
+import { DeleteAccountForm } from '@/app/welcome/[token]/delete-account-form';
 import { JobStatusList } from '@/app/welcome/[token]/job-status-list';
 
 export const dynamic = 'force-dynamic';
@@ -27,19 +31,29 @@ export default async function WelcomePage({
   if (!status) notFound();
 
   return (
-    <section className="card" aria-labelledby="welcome-heading">
-      {verified === '1' && status.emailVerified && (
-        <p className="banner banner-success" role="status">
-          Email confirmed. Thank you!
+    <>
+      <section className="card" aria-labelledby="welcome-heading">
+        {verified === '1' && status.emailVerified && (
+          <p className="banner banner-success" role="status">
+            Email confirmed. Thank you!
+          </p>
+        )}
+        <h1 id="welcome-heading">Welcome, {status.name}</h1>
+        <p className="lede">
+          Your account is saved{status.workspace ? <> in the <strong>{status.workspace}</strong> workspace</> : null}.
+          The work below happens in the background, in separate worker processes; this page updates by itself as
+          each job finishes, and you can close it at any time.
         </p>
-      )}
-      <h1 id="welcome-heading">Welcome, {status.name}</h1>
-      <p className="lede">
-        Your account is saved{status.workspace ? <> in the <strong>{status.workspace}</strong> workspace</> : null}.
-        The work below happens in the background, in separate worker processes; this page updates by itself as
-        each job finishes, and you can close it at any time.
-      </p>
-      <JobStatusList token={token} initialStatus={status} />
-    </section>
+        <JobStatusList token={token} initialStatus={status} />
+      </section>
+      <section className="card danger-zone" aria-labelledby="delete-heading">
+        <h2 id="delete-heading">Delete my account</h2>
+        <p className="muted">
+          Removes your account and everything saved with it at once, and cancels the emails still planned for you.
+          This page stops working afterwards.
+        </p>
+        <DeleteAccountForm token={token} />
+      </section>
+    </>
   );
 }

@@ -1,4 +1,7 @@
 // GET /api/welcome/<token>: the status page's poll. The same SignupStatus the page renders first.
+// DELETE /api/welcome/<token>: deletes the account: 204, 404 unknown token, 503 database
+// unavailable (app/_signup/delete-account.ts).
+import { handleDeleteAccountRequest } from '@/app/_signup/delete-account';
 import { signupStatus } from '@/app/_signup/signup-status';
 import { webRuntime } from '@/app/_signup/web-runtime';
 
@@ -22,4 +25,9 @@ export async function GET(_request: Request, { params }: { params: Promise<{ tok
   }
   if (!status) return Response.json({ error: 'Unknown status token.' }, { status: 404, headers: NO_STORE });
   return Response.json(status, { headers: NO_STORE });
+}
+
+export async function DELETE(_request: Request, { params }: { params: Promise<{ token: string }> }): Promise<Response> {
+  const { token } = await params;
+  return handleDeleteAccountRequest(token, webRuntime());
 }

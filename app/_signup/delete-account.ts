@@ -1,0 +1,114 @@
+// "Delete my account" on the status page (its form action) and DELETE /api/welcome/<token>.
+//
+// One transaction deletes the user, whose effect rows (welcome email, CRM contact, avatar,
+// analytics events, sent emails) go with it by ON DELETE CASCADE, and the signup's outbox rows that
+// were never dispatched, so the relay cannot hand over work for an account that no longer exists.
+// They are found by their deterministic job ids, through the unique index: a scan of the payloads
+// of every pending row would read three days of everyone's follow-ups. A pending resend (Valkey
+// was down when it was pressed) is due now and left to its handler, which skips a deleted user.
+// That is also what cancels the "getting started" email in the usual case: it waits in the outbox
+// until a minute before it is due (DISPATCH_HORIZON_MS in lib/outbox.ts). In that last minute, or
+// when its worker is late, it is a delayed job in Valkey, so after commit it is removed from the
+// email queue by its deterministic id. The user's other jobs are left where they are: they run
+// within seconds of the signup or the press that queued them, and each of their handlers reads
+// the user first and skips a deleted one.
+//
+// That read is also the second line of defence for the follow-up itself. If Valkey is down at
+// deletion, or the signup's own dispatch adds the job a moment after it was removed, or the job
+// is already running, the job stays, and its handler finds no user and sends nothing.
+//
+// Dead letters of the user's jobs are not touched: they hold ids only, and discarding them is a
+// person's decision in the admin.
+import type { Db } from '@/lib/db';
+import type { Logger } from '@/lib/log';
+import type { QueueSet } from '@/lib/queues';
+import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs';
+
+/** The transaction's budget, connection included: a sick database answers 503 within ~2 s. */
+const WRITE_BUDGET_MS = 1_500;
+
+/**
+ * How long removing the follow-up from Valkey may take: the producer connection's command
+ * timeout (lib/valkey.ts). A connection that never connected makes BullMQ wait without a timeout
+ * of its own, and the account is already deleted, so the answer must not wait on Valkey.
+ */
+const REMOVE_DEADLINE_MS = 500;
+
+export type DeleteAccountOutcome =
+  /** `followUpRemoved` is false when Valkey could not be asked; the handler then skips the job. */
+  | { status: 'deleted'; userId: string; followUpRemoved: boolean }
+  | { status: 'unknown-token' }
+  | { status: 'unavailable'; error: unknown };
+
+export async function deleteAccount(
+  statusToken: string,
+  { db, queues }: { db: Db; queues: QueueSet },
+): Promise<DeleteAccountOutcome> {
+  let userId: string | undefined;
+  try {
+    userId = await db.$transaction(
+      async (tx) => {
+        const [deleted] = await tx.$queryRaw<Array<{ id: string }>>`
+          DELETE FROM users WHERE status_token = ${statusToken} RETURNING id`;
+        if (!deleted) return undefined;
+        // A row the relay holds locked right now is waited for; once dispatched it no longer
+        // matches, and its job's handler skips the deleted user.
+        const jobIds = [...SIGNUP_JOBS, sendGettingStartedEmail].map((contract) => contract.jobId({ userId: deleted.id }));
+        await tx.outboxMessage.deleteMany({ where: { jobId: { in: jobIds }, dispatchedAt: null } });
+        return deleted.id;
+      },
+      { maxWait: WRITE_BUDGET_MS, timeout: WRITE_BUDGET_MS },
+    );
+  } catch (error) {
+    return { status: 'unavailable', error };
+  }
+  if (!userId) return { status: 'unknown-token' };
+  return { status: 'deleted', userId, followUpRemoved: await removeFollowUp(queues, userId) };
+}
+
+/** True when Valkey confirmed the follow-up is not in the queue (BullMQ answers 1). */
+async function removeFollowUp(queues: QueueSet, userId: string): Promise<boolean> {
+  const jobId = sendGettingStartedEmail.jobId({ userId });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Valkey did not answer within ${REMOVE_DEADLINE_MS} ms`)), REMOVE_DEADLINE_MS);
+  });
+  const removal = queues.email.remove(jobId);
+  // The losing removal may still reject later; that is expected and must not surface as unhandled.
+  removal.catch(() => undefined);
+  try {
+    // 0 means the job is running right now: it cannot be removed, and its handler skips the user.
+    return (await Promise.race([removal, deadline])) === 1;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/** The HTTP answer for DELETE /api/welcome/<token>; the route file only wires it. */
+export async function handleDeleteAccountRequest(
+  statusToken: string,
+  deps: { db: Db; queues: QueueSet; log: Logger },
+): Promise<Response> {
+  const outcome = await deleteAccount(statusToken, deps);
+  switch (outcome.status) {
+    case 'deleted':
+      deps.log.info('account deleted', { user: outcome.userId, followUpRemoved: outcome.followUpRemoved });
+      return new Response(null, { status: 204, headers: NO_STORE });
+    case 'unknown-token':
+      return Response.json({ error: 'Unknown status token.' }, { status: 404, headers: NO_STORE });
+    case 'unavailable':
+      deps.log.warn('account deletion unavailable', { error: firstLine(outcome.error) });
+      return Response.json(
+        { error: 'We cannot delete accounts right now; please try again in a moment.' },
+        { status: 503, headers: { ...NO_STORE, 'retry-after': '5' } },
+      );
+  }
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}

@@ -1,0 +1,12 @@
+// POST /api/welcome/<token>/verification-email: "resend verification email" for scripts and the
+// API. 202 accepted, 429 with Retry-After inside the once-a-minute limit, 409 already confirmed,
+// 404 unknown token, 503 database unavailable (app/_signup/resend-verification.ts).
+import { handleResendVerificationRequest } from '@/app/_signup/resend-verification';
+import { webRuntime } from '@/app/_signup/web-runtime';
+
+export const dynamic = 'force-dynamic';
+
+export async function POST(_request: Request, { params }: { params: Promise<{ token: string }> }): Promise<Response> {
+  const { token } = await params;
+  return handleResendVerificationRequest(token, webRuntime());
+}

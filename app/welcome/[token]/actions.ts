@@ -1,0 +1,74 @@
+'use server';
+// The status page's two server actions: the same cores as POST /api/welcome/<token>/verification-email
+// and DELETE /api/welcome/<token>, for the page's forms (with or without JavaScript). Refusals
+// come back as form state; a deletion leaves the page, whose token no longer opens anything.
+import { redirect } from 'next/navigation';
+import { deleteAccount } from '@/app/_signup/delete-account';
+import { resendVerification } from '@/app/_signup/resend-verification';
+import { webRuntime } from '@/app/_signup/web-runtime';
+
+export interface ResendFormState {
+  outcome?: 'sent' | 'too-soon' | 'already-verified' | 'unknown-token' | 'unavailable';
+  message?: string;
+}
+
+export interface DeleteFormState {
+  error?: string;
+}
+
+/**
+ * The checkbox that stands for "I understand" (delete-account-form.tsx posts it as `yes`); a form
+ * posted without it deletes nothing. Not exported: a 'use server' file exports async functions only.
+ */
+const DELETE_CONFIRMATION_FIELD = 'confirm';
+
+export async function submitResendVerification(_previous: ResendFormState, formData: FormData): Promise<ResendFormState> {
+  const runtime = webRuntime();
+  const outcome = await resendVerification(field(formData, 'token'), runtime);
+  switch (outcome.status) {
+    case 'sent':
+      runtime.log.info('verification email requested', { user: outcome.userId, dispatched: outcome.dispatched });
+      return { outcome: 'sent', message: 'A new confirmation link is on its way. It can take a minute to arrive.' };
+    case 'too-soon':
+      return {
+        outcome: 'too-soon',
+        message: `We sent one less than a minute ago. You can ask again in ${outcome.retryAfterSeconds} s.`,
+      };
+    case 'already-verified':
+      return { outcome: 'already-verified', message: 'Your email address is already confirmed.' };
+    case 'unknown-token':
+      return { outcome: 'unknown-token', message: 'This account no longer exists.' };
+    case 'unavailable':
+      runtime.log.warn('verification resend unavailable', { error: firstLine(outcome.error) });
+      return { outcome: 'unavailable', message: 'We cannot send emails right now; please try again in a moment.' };
+  }
+}
+
+export async function submitDeleteAccount(_previous: DeleteFormState, formData: FormData): Promise<DeleteFormState> {
+  if (formData.get(DELETE_CONFIRMATION_FIELD) !== 'yes') {
+    return { error: 'Tick the box to confirm that you want your account deleted.' };
+  }
+  const runtime = webRuntime();
+  const outcome = await deleteAccount(field(formData, 'token'), runtime);
+  switch (outcome.status) {
+    case 'unknown-token':
+      return { error: 'This account no longer exists.' };
+    case 'unavailable':
+      runtime.log.warn('account deletion unavailable', { error: firstLine(outcome.error) });
+      return { error: 'We cannot delete accounts right now; nothing was deleted. Please try again in a moment.' };
+    case 'deleted':
+      runtime.log.info('account deleted', { user: outcome.userId, followUpRemoved: outcome.followUpRemoved });
+      // redirect() throws to unwind the action, so it stays outside any try/catch.
+      redirect('/welcome/deleted');
+  }
+}
+
+/** A form field as a string; a file upload or a missing field reads as empty (an unknown token). */
+function field(formData: FormData, name: string): string {
+  const value = formData.get(name);
+  return typeof value === 'string' ? value : '';
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}

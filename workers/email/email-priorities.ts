@@ -1,0 +1,14 @@
+// The email queue's order when it has a backlog. BullMQ takes lower numbers first and, within a
+// number, the oldest first. Every email job carries one of these: BullMQ runs jobs WITHOUT a
+// priority before all prioritized ones, so one unprioritized job type would jump every class.
+export const EMAIL_PRIORITY = {
+  // Someone pressed "resend" and is looking at their inbox right now.
+  verificationResend: 1,
+  // Someone just signed up and is waiting for the link.
+  welcome: 2,
+  // Sent in bulk by a workspace; nobody is watching each one. Paced per workspace besides
+  // (lib/tenant-pacer.ts), so one workspace's thousands do not hold up another's.
+  invitation: 3,
+  // Scheduled days ahead; a few seconds more never matter.
+  followUp: 4,
+} as const;
