@@ -1,0 +1,85 @@
+// What a new user and an admin can do beyond signing up, in the browser: ask for the verification
+// email again (once a minute), delete the account, and invite a list of people into a workspace.
+import { ADMIN_HEADERS, adminPage } from './admin-console';
+import { E2E } from './e2e-environment';
+import { expect, test } from './fixtures';
+import { inspect } from './mock-providers';
+import { jobRow, signUpInForm, uniqueEmail } from './signup-flow';
+
+interface Mail {
+  key: string;
+  deliveries: number;
+  body: { to: string[]; subject: string; text: string };
+}
+
+async function mailsTo(address: string): Promise<Mail[]> {
+  return ((await inspect('smtp')) as unknown as Mail[]).filter((mail) => mail.body.to.includes(address));
+}
+
+test.describe('the status page', () => {
+  test('sends the verification email again when asked, and asks to wait before a second time', async ({ page }) => {
+    const user = await signUpInForm(page, { name: 'Ada Lovelace', email: uniqueEmail('resend') });
+    await expect(jobRow(page, 'send-welcome-email')).toHaveAttribute('data-state', 'done');
+
+    await page.getByRole('button', { name: 'Resend verification email' }).click();
+    await expect(page.getByTestId('resend-result')).toHaveAttribute('data-outcome', 'sent');
+    await expect
+      .poll(async () => (await mailsTo(user.email)).map((mail) => mail.body.subject).sort())
+      .toEqual(['Confirm your email', 'Welcome! Please confirm your email']);
+
+    await page.getByRole('button', { name: 'Resend verification email' }).click();
+    await expect(page.getByTestId('resend-result')).toHaveAttribute('data-outcome', 'too-soon');
+    await expect(page.getByTestId('resend-result')).toContainText('less than a minute ago');
+    // The refused press sent nothing.
+    expect(await mailsTo(user.email)).toHaveLength(2);
+  });
+
+  test('deletes the account after the box is ticked, and the status link then opens nothing', async ({ page, request }) => {
+    const user = await signUpInForm(page, { name: 'Charles Babbage', email: uniqueEmail('delete') });
+
+    await page.getByLabel(/I understand/).check();
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.waitForURL(/\/welcome\/deleted$/);
+    await expect(page.getByTestId('account-deleted')).toBeVisible();
+
+    const token = user.statusPath.split('/').at(-1) as string;
+    expect((await request.get(`/api/welcome/${token}`)).status()).toBe(404);
+    expect((await page.goto(user.statusPath))?.status()).toBe(404);
+  });
+});
+
+test.describe('inviting people into a workspace', () => {
+  test('the admin pastes a list, everyone gets one invitation, and sending it again invites nobody twice', async ({
+    browser,
+    request,
+  }) => {
+    const workspace = `team-${Date.now().toString(36)}`;
+    const addresses = ['one', 'two', 'three'].map((name) => `${name}@${workspace}.test`);
+    const admin = await adminPage(browser);
+    await admin.getByRole('link', { name: 'Invitations' }).click();
+    await admin.getByLabel('Workspace').fill(workspace);
+    await admin.getByLabel('Email addresses').fill(addresses.join('\n'));
+    await admin.getByRole('button', { name: 'Invite' }).click();
+    await expect(admin.getByText(`Invited 3 (0 already invited) to ${workspace}.`)).toBeVisible();
+
+    for (const address of addresses) {
+      await expect.poll(async () => (await mailsTo(address)).map((mail) => mail.deliveries)).toEqual([1]);
+      const [mail] = await mailsTo(address);
+      expect(mail?.body.text).toContain(`/signup?workspace=${workspace}`);
+    }
+
+    // The same list by script: nobody is invited or mailed twice.
+    const again = await request.post(`${E2E.baseUrl}/api/workspaces/${workspace}/invites`, {
+      headers: ADMIN_HEADERS,
+      data: { emails: addresses },
+    });
+    expect(again.status()).toBe(202);
+    expect(await again.json()).toEqual({ count: 0, alreadyInvited: 3 });
+    await admin.context().close();
+  });
+
+  test('refuses a stranger', async ({ request }) => {
+    const response = await request.post('/api/workspaces/anyone/invites', { data: { emails: ['a@example.test'] } });
+    expect(response.status()).toBe(401);
+  });
+});
