@@ -1,8 +1,9 @@
 // The reaper: a worker that dies mid-job loses nothing (its lock expires and another worker runs
 // the job again, applying the effect once), and one asked to stop finishes or hands back its jobs.
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
-import { syncCrmContact } from '@/workers/jobs';
+import { generateAvatar, syncCrmContact } from '@/workers/jobs';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess } from '@/tests/helpers/valkey-process';
 import { startWorkerProcess } from '@/tests/helpers/worker-process';
@@ -57,6 +58,38 @@ describe('a worker killed with SIGKILL while its job runs', () => {
     rescuer = undefined;
   });
 });
+
+describe('a worker killed with SIGKILL while an avatar renders in its sandbox', () => {
+  it('takes the sandbox child process down with it', async () => {
+    await stack.setFault('storage', { mode: 'slow', latencyMs: 3_000 });
+    const victim = await startWorkerProcess(stack.config, { WORKER_QUEUES: 'avatar' });
+    const userId = await stack.signUp();
+    const avatarState = async () => (await stack.queues.avatar.getJob(generateAvatar.jobId({ userId })))?.getState();
+    await waitFor(async () => (await avatarState()) === 'active', { what: 'the avatar job to start' });
+    const sandboxes = await waitFor(() => childrenOf(victim.child.pid as number), { what: 'the sandbox child' });
+
+    victim.child.kill('SIGKILL');
+    await victim.exited();
+    await stack.setFault('storage', { mode: 'up' });
+    await waitFor(() => sandboxes.every((pid) => !isAlive(pid)), { what: 'the orphaned sandbox to exit', timeoutMs: 10_000 });
+  });
+});
+
+/** The direct children of a process, from /proc (Linux). */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('a worker asked to stop with SIGTERM', () => {
   it('finishes its running jobs before exiting, and none is lost, stuck or doubled', async () => {

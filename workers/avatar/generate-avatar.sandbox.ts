@@ -12,6 +12,12 @@ import { createHandlerContext, type HandlerContext } from '@/workers/handler-con
 import { processJob, type JobControls } from '@/workers/process-job';
 import { providerBreaker } from '@/workers/provider-breaker';
 
+// A parent that dies without closing its pool (SIGKILL, the OOM killer) closes this process's IPC
+// channel, and nothing else would ever end it: it would linger, holding its connections. Its job
+// is not lost by exiting: the dead parent's lock expires and the stalled-job check hands the job
+// to another worker.
+process.once('disconnect', () => process.exit(1));
+
 let child: { context: HandlerContext; controls: Omit<JobControls, 'signal'> } | undefined;
 
 function childRuntime() {
