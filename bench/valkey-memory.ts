@@ -15,8 +15,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, machine, tmpdir, totalmem } from 'node:os';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -34,6 +32,7 @@ import { startWorkers } from '@/workers/start-workers';
 import { startValkey, stopValkey } from '@/e2e/valkey-server';
 import { createTempDatabase } from '@/tests/helpers/db-temp-database';
 import { waitFor } from '@/tests/helpers/test-stack';
+import { freePort } from '@/bench/harness/bench-stack';
 import * as keyspace from '@/bench/valkey-keyspace';
 
 const DEFAULT_SIGNUPS = 100_000;
@@ -349,15 +348,6 @@ function signupsArgument(): number {
   const value = Number(process.argv[at + 1]);
   if (!Number.isInteger(value) || value < 1) throw new Error('--signups takes a positive whole number');
   return value;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 await main();

@@ -66,6 +66,7 @@ export function startWorkers({
   log,
   concurrency = {},
   limiters = {},
+  backoff = {},
 }: {
   config: Config;
   db: Db;
@@ -74,6 +75,11 @@ export function startWorkers({
   concurrency?: Partial<Record<QueueName, number>>;
   /** Replaces QUEUE_LIMITERS, for benchmarks that lift the providers' rate limits too. */
   limiters?: Partial<Record<QueueName, QueueLimiter>>;
+  /**
+   * Replaces the queue's retry delay (retry-policy.ts), for benchmarks that compare retry policies
+   * (e.g. `() => 0`: immediate retries). The jobs' `attempts` still decide when retries stop.
+   */
+  backoff?: Partial<Record<QueueName, (attemptsMade: number) => number>>;
 }): RunningWorkers {
   const context = createHandlerContext(config, db);
   const queues: Queue[] = [];
@@ -86,6 +92,7 @@ export function startWorkers({
     queues.push(queue);
     const breaker = config.circuitBreakers ? providerBreaker(name, config, connection, log) : undefined;
     const runtime = QUEUE_RUNTIME[name];
+    const retryDelayMs = backoff[name] ?? ((attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]));
 
     const sandbox = SANDBOXED_PROCESSORS[name];
     const inProcess: Processor = (job, _token, signal) =>
@@ -103,7 +110,7 @@ export function startWorkers({
       limiter: limiters[name] ?? runtime.limiter,
       // Completed and failed counts per minute, kept for a day: the admin's throughput chart.
       metrics: { maxDataPoints: MetricsTime.ONE_HOUR * 24 },
-      settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]) },
+      settings: { backoffStrategy: retryDelayMs },
       // tsx loads the TypeScript processor in the child; the child rebuilds this process's config.
       workerForkOptions: { execArgv: ['--import', 'tsx'], env: childProcessEnv(config) },
     });

@@ -6,6 +6,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultRequest } from './fault-modes';
+import type { ProviderRequestEvent } from './mock-state';
 import type { InspectEntry } from './provider-records';
 import type { ProviderName } from './providers';
 import { startMockProviders, type MockProviders } from './start-mock-providers';
@@ -487,5 +488,32 @@ describe('startMockProviders', () => {
     await other.close();
     await expect(hung).rejects.toMatchObject({ name: 'TypeError' });
     await expect(fetch(`${otherBase}/__health`)).rejects.toThrow();
+  });
+
+  it('tells onRequest of each provider request with its outcome and moment, over HTTP and SMTP', async () => {
+    const events: ProviderRequestEvent[] = [];
+    const observed = await startMockProviders({ httpPort: 0, smtpPort: 0, onRequest: (event) => events.push(event) });
+    try {
+      const observedBase = `http://127.0.0.1:${observed.httpPort}`;
+      const post = (key: string) =>
+        fetch(`${observedBase}/crm/contacts`, { method: 'POST', headers: { 'idempotency-key': key }, body: JSON.stringify(contact) });
+      const before = Date.now();
+      expect((await post('observed-1')).status).toBe(201);
+      await fetch(`${observedBase}/__faults/crm`, { method: 'PUT', body: JSON.stringify({ mode: 'down' }) });
+      expect((await post('observed-2')).status).toBe(503);
+      await nodemailer
+        .createTransport({ host: '127.0.0.1', port: observed.smtpPort, secure: false, ignoreTLS: true })
+        .sendMail({ from: 'signup@example.com', to: 'ada@example.com', subject: 'Hi', text: 'Hi', messageId: '<observed@signup.test>' });
+
+      // Control routes are not provider requests.
+      expect(events.map(({ provider, outcome }) => ({ provider, outcome }))).toEqual([
+        { provider: 'crm', outcome: 'served' },
+        { provider: 'crm', outcome: 'down' },
+        { provider: 'smtp', outcome: 'served' },
+      ]);
+      expect(events.every((event) => event.at >= before && event.at <= Date.now())).toBe(true);
+    } finally {
+      await observed.close();
+    }
   });
 });

@@ -4,7 +4,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import { createHttpServer } from './http-server';
-import { createMockState } from './mock-state';
+import { createMockState, type ProviderRequestObserver } from './mock-state';
 import { createSmtpServer } from './smtp-server';
 
 export interface MockProvidersOptions {
@@ -13,6 +13,8 @@ export interface MockProvidersOptions {
   smtpPort: number;
   /** Interface to bind; loopback unless the caller needs to be reachable from elsewhere. */
   host?: string;
+  /** Told of every provider request as it is decided, for counting requests over time. */
+  onRequest?: ProviderRequestObserver;
 }
 
 export interface MockProviders {
@@ -25,7 +27,7 @@ export interface MockProviders {
 export async function startMockProviders(options: MockProvidersOptions): Promise<MockProviders> {
   const host = options.host ?? '127.0.0.1';
   const lifetime = new AbortController();
-  const state = createMockState(lifetime.signal);
+  const state = createMockState(lifetime.signal, options.onRequest);
 
   const http = createHttpServer(state);
   const smtp = createSmtpServer(state);

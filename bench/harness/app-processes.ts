@@ -1,0 +1,200 @@
+// The web and worker processes of a bench stack, run the way production runs them: the standalone
+// Next.js server (`npm run web`) and `workers/main.ts` under tsx (`npm run workers`), each a child
+// of this process with the stack's environment. Their output goes to a file under bench/.work/logs
+// rather than to the terminal: at 100 signups/s they log hundreds of lines a second, and writing
+// them straight to a file costs the load generator, which shares the cores, nothing. Both are
+// stopped when the stack closes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { QueueName } from '@/lib/config';
+import { freePort, type BenchStack } from '@/bench/harness/bench-stack';
+
+export const STANDALONE_SERVER = join('.next', 'standalone', 'server.js');
+export const LOG_DIR = join('bench', '.work', 'logs');
+/** A cold standalone server and tsx compiling the workers take seconds on 2 cores; a minute is a failure. */
+const START_DEADLINE_MS = 60_000;
+/** Past the workers' own shutdown deadline (stack.config), what is still alive is killed. */
+const STOP_MARGIN_MS = 5_000;
+/** What workers/main.ts logs once its workers, relay and maintenance are running. */
+const WORKER_READY_LINE = '"msg":"worker started"';
+
+export interface AppProcess {
+  name: string;
+  pid: number;
+  /** Where its stdout and stderr go. */
+  logFile: string;
+  /** SIGTERM, SIGKILL after the deadline, then any child it left behind; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface WebProcess extends AppProcess {
+  /** http://127.0.0.1:<port>, answering /api/health with 200. */
+  url: string;
+  adminPassword: string;
+}
+
+export interface AppProcessOptions {
+  /** Names the log files, e.g. the scenario's id: bench/.work/logs/<label>-web.log. */
+  label?: string;
+  /** On top of the stack's environment. */
+  env?: Record<string, string>;
+}
+
+/** `node .next/standalone/server.js` on a free port; resolves once /api/health answers 200. */
+export async function startWeb(stack: BenchStack, options: AppProcessOptions = {}): Promise<WebProcess> {
+  if (!existsSync(STANDALONE_SERVER)) {
+    throw new Error(
+      `${STANDALONE_SERVER} is missing: the web scenarios run the production build, so run \`npm run build\` first`,
+    );
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const adminPassword = randomBytes(12).toString('base64url');
+  const started = launch(stack, 'web', [STANDALONE_SERVER], options, {
+    // The standalone server takes its address from PORT and HOSTNAME, not from flags.
+    PORT: String(port),
+    HOSTNAME: '127.0.0.1',
+    APP_URL: url,
+    ADMIN_PASSWORD: adminPassword,
+    // The per-address limit would refuse a load generator at once; the benchmark measures the path.
+    SIGNUP_RATE_LIMIT_PER_MINUTE: '0',
+  });
+  await waitUntilReady(started, async () => {
+    const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    return response?.status === 200;
+  });
+  return { ...started.process, url, adminPassword };
+}
+
+/** `node --import tsx workers/main.ts`, serving `queues` (all by default); resolves once it logs it started. */
+export async function startWorkers(
+  stack: BenchStack,
+  options: AppProcessOptions & { queues?: readonly QueueName[] } = {},
+): Promise<AppProcess> {
+  const name = options.queues ? `workers-${options.queues.join('-')}` : 'workers';
+  const started = launch(stack, name, ['--import', 'tsx', 'workers/main.ts'], options, {
+    ...(options.queues ? { WORKER_QUEUES: options.queues.join(',') } : {}),
+    // 0: no metrics server, so any number of worker processes can run side by side.
+    WORKER_METRICS_PORT: '0',
+  });
+  await waitUntilReady(started, async () => readFileSync(started.process.logFile, 'utf8').includes(WORKER_READY_LINE));
+  return started.process;
+}
+
+/** Every process below `pid` (children, grandchildren…), read from /proc. */
+export function descendantPids(pid: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited between the listing and the read
+    }
+    // The fields after the command name, which may itself contain spaces and parentheses.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const pending = [pid];
+  while (pending.length > 0) {
+    for (const child of childrenOf.get(pending.pop() as number) ?? []) {
+      found.push(child);
+      pending.push(child);
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU time, user and system, of `pid` and (with `withDescendants`) of everything below it, in
+ * seconds; 0 for a process that has exited. /proc counts in USER_HZ ticks, 100 a second on Linux.
+ */
+export function cpuSeconds(pid: number, { withDescendants = false } = {}): number {
+  const ticks = (of: number) => {
+    try {
+      const stat = readFileSync(`/proc/${of}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      return 0;
+    }
+  };
+  const pids = withDescendants ? [pid, ...descendantPids(pid)] : [pid];
+  return pids.reduce((total, of) => total + ticks(of), 0) / 100;
+}
+
+interface Launched {
+  process: AppProcess;
+  child: ChildProcess;
+}
+
+function launch(
+  stack: BenchStack,
+  name: string,
+  args: string[],
+  options: AppProcessOptions,
+  ownEnv: Record<string, string>,
+): Launched {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = join(LOG_DIR, `${options.label ?? `bench-${process.pid}`}-${name}.log`);
+  const output = openSync(logFile, 'w');
+  const child: ChildProcess = spawn(process.execPath, args, {
+    // Benchmarks measure production mode, always (and ProcessEnv's type insists on NODE_ENV).
+    env: { ...stack.env, ...ownEnv, ...options.env, NODE_ENV: 'production' },
+    stdio: ['ignore', output, output],
+  });
+  closeSync(output); // the child holds its own descriptor
+  if (child.pid === undefined) throw new Error(`${name} could not be started`);
+  const deadlineMs = stack.config.workerShutdownDeadlineMs + STOP_MARGIN_MS;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopProcess(child, deadlineMs));
+  stack.onClose(stop);
+  return { process: { name, pid: child.pid, logFile, stop }, child };
+}
+
+async function waitUntilReady({ process: started, child }: Launched, isReady: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  while (!(await isReady())) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const how = child.signalCode ?? `code ${child.exitCode}`;
+      throw new Error(`${started.name} exited (${how}) before it was ready:\n${logTail(started.logFile)}`);
+    }
+    if (Date.now() > deadline) {
+      await started.stop();
+      throw new Error(`${started.name} was not ready within ${START_DEADLINE_MS / 1_000} s:\n${logTail(started.logFile)}`);
+    }
+    await sleep(100);
+  }
+}
+
+async function stopProcess(child: ChildProcess, deadlineMs: number): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  // Collected first: once the parent is gone its children are re-parented and no longer found.
+  const descendants = descendantPids(child.pid);
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+  await exited;
+  clearTimeout(killer);
+  for (const pid of descendants) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already exited with its parent, as it should
+    }
+  }
+}
+
+function logTail(logFile: string, lines = 30): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') || '(no output)';
+  } catch {
+    return '(no log)';
+  }
+}

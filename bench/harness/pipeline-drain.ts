@@ -1,0 +1,185 @@
+// The two sides of the pipeline-throughput scenario, each on a fresh prefix of the same server: a
+// backlog of signups' jobs drained by our real workers, and the same number of jobs with the same
+// options drained by plain BullMQ Workers whose processor does nothing.
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config, QueueName } from '@/lib/config';
+import { createDb, type Db } from '@/lib/db';
+import { closeQueueSet, createQueueSet, queuePrefix } from '@/lib/queues';
+import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
+import { createSignup } from '@/app/_signup/create-signup';
+import { SIGNUP_JOBS } from '@/workers/jobs';
+import type { QueueLimiter } from '@/workers/queue-limiters';
+import { QUEUE_RUNTIME, startWorkers } from '@/workers/start-workers';
+import {
+  addInChunks,
+  completionTracker,
+  inParallel,
+  silentLog,
+  withinDeadline,
+  type QueueTally,
+} from '@/bench/harness/throughput';
+
+/**
+ * High enough never to be reached: the scenario measures the machinery, not the providers' quotas
+ * (the stack's mocks run unlimited too).
+ */
+const LIFTED_LIMITER: QueueLimiter = { max: 100_000, duration: 1_000 };
+
+/** Signups saved at once: about what the web process's pool serves, and no producer timeouts. */
+const SIGNUP_PARALLELISM = 10;
+
+/** Workers get this long to finish running jobs when a pass ends (start-workers.ts's close). */
+const CLOSE_DEADLINE_MS = 10_000;
+
+export interface Drain {
+  /** Jobs put in the backlog, per served queue. */
+  jobs: Record<string, number>;
+  /** Time to build the backlog: createSignup for ours, addBulk for the no-op side. */
+  enqueueMs: number;
+  /** From the workers' start to the last job's end, per queue and overall. */
+  drainMs: Record<string, number>;
+  totalDrainMs: number;
+  /**
+   * CPU this process spent while draining (user + system): the workers, BullMQ's client and the
+   * in-process mock providers; not the sandboxed avatar renders, Valkey or PostgreSQL.
+   */
+  cpuMs: number;
+  tallies: Record<string, QueueTally>;
+}
+
+export interface DrainTarget {
+  url: string;
+  /** Queues served in this pass; the others' jobs, if any, are left waiting. */
+  served: readonly QueueName[];
+  /** Signups for ours; jobs per queue for the no-op side. */
+  count: number;
+  deadlineMs: number;
+  progress(line: string): void;
+}
+
+/** Our side: the real producer fills the queues, then startWorkers drains them with real handlers. */
+export async function drainOurs(base: Config, target: DrainTarget): Promise<Drain> {
+  const prefix = `ours-${randomUUID().slice(0, 8)}`;
+  const config: Config = { ...base, queuePrefix: prefix, workerQueues: [...target.served] };
+  const producer = createProducerConnection(target.url);
+  const queues = createQueueSet(producer, prefix);
+  // The worker process's own pool, as in production: the producer's pool stays the web's.
+  const producerDb = createDb(config.databaseUrl, { maxConnections: SIGNUP_PARALLELISM });
+  const workerDb: Db = createDb(config.databaseUrl, { maxConnections: config.databasePoolSize });
+  const connection = createWorkerConnection(target.url);
+  try {
+    // The producer fails fast while disconnected (lib/valkey.ts): let it connect first.
+    if (producer.status !== 'ready') await once(producer, 'ready');
+    const started = performance.now();
+    let dispatched = 0;
+    const indexes = Array.from({ length: target.count }, (_, index) => index);
+    await inParallel(indexes, SIGNUP_PARALLELISM, async (index) => {
+      const outcome = await createSignup(
+        { name: `Bench User ${index}`, email: `${prefix}-${index}@example.test`, workspace: 'bench' },
+        // Three days, as in production: the follow-up stays in PostgreSQL's outbox, not in Valkey.
+        { db: producerDb, queues, followUpDelayMs: 3 * 24 * 60 * 60 * 1_000 },
+      );
+      if (outcome.status === 'created' && outcome.dispatched) dispatched += 1;
+    });
+    const enqueueMs = performance.now() - started;
+    if (dispatched < target.count) target.progress(`${target.count - dispatched} signups were left to the outbox (not counted)`);
+    target.progress(`ours: ${dispatched} signups saved and dispatched in ${(enqueueMs / 1_000).toFixed(1)} s; workers start`);
+
+    const expected = Object.fromEntries(target.served.map((queue) => [queue, dispatched]));
+    const tracker = completionTracker(expected);
+    const workersStarted = Date.now();
+    const cpuAtStart = process.cpuUsage();
+    const running = startWorkers({
+      config,
+      db: workerDb,
+      connection,
+      log: silentLog,
+      limiters: Object.fromEntries(target.served.map((queue) => [queue, LIFTED_LIMITER])),
+    });
+    for (const worker of running.workers) {
+      worker.on('completed', () => tracker.completed(worker.name));
+      worker.on('failed', (job) => tracker.failed(worker.name, Boolean(job?.finishedOn)));
+    }
+    try {
+      await tracker.finished(target.deadlineMs);
+      return drainOf(expected, enqueueMs, workersStarted, cpuAtStart, tracker.tallies());
+    } finally {
+      await running.close(CLOSE_DEADLINE_MS);
+    }
+  } finally {
+    connection.disconnect();
+    await closeQueueSet(queues);
+    producer.disconnect();
+    await Promise.all([producerDb.$disconnect(), workerDb.$disconnect()]);
+  }
+}
+
+/**
+ * BullMQ alone: addBulk fills the same queues with the same number of jobs carrying the same names,
+ * payload shape and options (retention, attempts, priority), then a plain Worker per queue at our
+ * concurrency runs `async () => undefined`.
+ */
+export async function drainNoOp(target: DrainTarget): Promise<Drain> {
+  const prefix = `noop-${randomUUID().slice(0, 8)}`;
+  const connection = new Redis(target.url, { maxRetriesPerRequest: null });
+  const queues = target.served.map((name) => {
+    const queue = new Queue(name, { connection, prefix: queuePrefix(prefix, name) });
+    queue.on('error', () => undefined);
+    return queue;
+  });
+  const workers: Worker[] = [];
+  try {
+    let enqueueMs = 0;
+    for (const queue of queues) {
+      const contract = SIGNUP_JOBS.find((job) => job.queue === queue.name);
+      if (!contract) throw new Error(`no signup job on queue ${queue.name}`);
+      const jobs = Array.from({ length: target.count }, () => ({
+        name: contract.name,
+        data: { userId: randomUUID() },
+        opts: contract.options,
+      }));
+      enqueueMs += await addInChunks(queue, jobs);
+    }
+    target.progress(`no-op: ${target.count * queues.length} jobs added in ${(enqueueMs / 1_000).toFixed(1)} s; workers start`);
+
+    const expected = Object.fromEntries(target.served.map((queue) => [queue, target.count]));
+    const tracker = completionTracker(expected);
+    const workersStarted = Date.now();
+    const cpuAtStart = process.cpuUsage();
+    for (const name of target.served) {
+      const worker = new Worker(name, async () => undefined, {
+        connection,
+        prefix: queuePrefix(prefix, name),
+        concurrency: QUEUE_RUNTIME[name].concurrency,
+      });
+      worker.on('error', () => undefined);
+      worker.on('completed', () => tracker.completed(name));
+      worker.on('failed', (job) => tracker.failed(name, Boolean(job?.finishedOn)));
+      workers.push(worker);
+    }
+    await tracker.finished(target.deadlineMs);
+    return drainOf(expected, enqueueMs, workersStarted, cpuAtStart, tracker.tallies());
+  } finally {
+    await withinDeadline(Promise.all(workers.map((worker) => worker.close())), CLOSE_DEADLINE_MS);
+    await withinDeadline(Promise.all(queues.map((queue) => queue.close())), CLOSE_DEADLINE_MS);
+    connection.disconnect();
+  }
+}
+
+function drainOf(
+  jobs: Record<string, number>,
+  enqueueMs: number,
+  workersStarted: number,
+  cpuAtStart: NodeJS.CpuUsage,
+  tallies: Record<string, QueueTally>,
+): Drain {
+  const cpu = process.cpuUsage(cpuAtStart);
+  const drainMs = Object.fromEntries(
+    Object.entries(tallies).map(([queue, tally]) => [queue, (tally.lastEndAt ?? workersStarted) - workersStarted]),
+  );
+  const totalDrainMs = Math.max(...Object.values(drainMs));
+  return { jobs, enqueueMs, drainMs, totalDrainMs, cpuMs: (cpu.user + cpu.system) / 1_000, tallies };
+}
