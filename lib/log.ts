@@ -24,6 +24,11 @@ const root = pino({
   },
 });
 
+/** An error for a log line: its first line only (Prisma's messages run to dozens of lines). */
+export function errorSummary(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+}
+
 export function createLogger(component: string): Logger {
   const log = root.child({ component });
   return {

@@ -4,6 +4,7 @@
 // Every row carries its job's deterministic id, so dispatching a row twice adds no second job.
 import type { JobsOptions } from 'bullmq';
 import type { Db } from '@/lib/db';
+import { withDeadline } from '@/lib/deadline';
 import { Prisma } from '@/lib/generated/prisma/client';
 import { metrics } from '@/lib/metrics';
 import type { QueueName, QueueSet } from '@/lib/queues';
@@ -90,17 +91,7 @@ export async function enqueueRows(queues: QueueSet, rows: OutboxRow[], deadlineM
       ),
     ),
   );
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EnqueueTimeoutError(`Valkey did not take the jobs within ${deadlineMs} ms`)), deadlineMs);
-  });
-  // The losing add may still reject later; that is expected and must not surface as unhandled.
-  adds.catch(() => undefined);
-  try {
-    await Promise.race([adds, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await withDeadline(adds, deadlineMs, () => new EnqueueTimeoutError(`Valkey did not take the jobs within ${deadlineMs} ms`));
 }
 
 /**

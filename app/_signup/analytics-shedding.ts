@@ -23,6 +23,7 @@
 // ever recreates it. The status page shows the missing row as not-queued. The synchronous baseline
 // (sync-signup.ts) is not shed: it calls the providers inline and has no queue to protect.
 import type { Queue } from 'bullmq';
+import { withDeadline } from '@/lib/deadline';
 import { metrics } from '@/lib/metrics';
 
 /**
@@ -127,21 +128,16 @@ export class AnalyticsShedder {
 
   private async read(): Promise<void> {
     let backlog: number | undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const counts = this.queue.getJobCounts(...BACKLOG_STATES);
-      // A read that loses to the deadline may still reject later; that must not surface as unhandled.
-      counts.catch(() => undefined);
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${this.sampleDeadlineMs} ms`)), this.sampleDeadlineMs);
-      });
-      const answer = await Promise.race([counts, deadline]);
+      const answer = await withDeadline(
+        this.queue.getJobCounts(...BACKLOG_STATES),
+        this.sampleDeadlineMs,
+        () => new Error(`no answer within ${this.sampleDeadlineMs} ms`),
+      );
       backlog = BACKLOG_STATES.reduce((sum, state) => sum + (answer[state] ?? 0), 0);
     } catch {
       // Valkey is down or slow: unknown, which keeps every event (see the header).
       backlog = undefined;
-    } finally {
-      clearTimeout(timer);
     }
     this.reading = { backlog, at: this.now() };
   }

@@ -20,7 +20,8 @@
 // Dead letters of the user's jobs are not touched: they hold ids only, and discarding them is a
 // person's decision in the admin.
 import type { Db } from '@/lib/db';
-import type { Logger } from '@/lib/log';
+import { withDeadline } from '@/lib/deadline';
+import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
 import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs';
 
@@ -68,21 +69,12 @@ export async function deleteAccount(
 
 /** True when Valkey confirmed the follow-up is not in the queue (BullMQ answers 1). */
 async function removeFollowUp(queues: QueueSet, userId: string): Promise<boolean> {
-  const jobId = sendGettingStartedEmail.jobId({ userId });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Valkey did not answer within ${REMOVE_DEADLINE_MS} ms`)), REMOVE_DEADLINE_MS);
-  });
-  const removal = queues.email.remove(jobId);
-  // The losing removal may still reject later; that is expected and must not surface as unhandled.
-  removal.catch(() => undefined);
+  const removal = queues.email.remove(sendGettingStartedEmail.jobId({ userId }));
   try {
     // 0 means the job is running right now: it cannot be removed, and its handler skips the user.
-    return (await Promise.race([removal, deadline])) === 1;
+    return (await withDeadline(removal, REMOVE_DEADLINE_MS, () => new Error(`Valkey did not answer within ${REMOVE_DEADLINE_MS} ms`))) === 1;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -101,14 +93,10 @@ export async function handleDeleteAccountRequest(
     case 'unknown-token':
       return Response.json({ error: 'Unknown status token.' }, { status: 404, headers: NO_STORE });
     case 'unavailable':
-      deps.log.warn('account deletion unavailable', { error: firstLine(outcome.error) });
+      deps.log.warn('account deletion unavailable', { error: errorSummary(outcome.error) });
       return Response.json(
         { error: 'We cannot delete accounts right now; please try again in a moment.' },
         { status: 503, headers: { ...NO_STORE, 'retry-after': '5' } },
       );
   }
-}
-
-function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
 }

@@ -6,7 +6,7 @@
 // when Valkey is down, so an accepted press is never lost.
 import type { Db } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
-import type { Logger } from '@/lib/log';
+import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
 import { outboxEntry } from '@/workers/define-job';
 import { sendVerificationEmail } from '@/workers/jobs';
@@ -120,14 +120,10 @@ export async function handleResendVerificationRequest(
     case 'unknown-token':
       return Response.json({ error: 'Unknown status token.' }, { status: 404, headers: NO_STORE });
     case 'unavailable':
-      deps.log.warn('verification resend unavailable', { error: firstLine(outcome.error) });
+      deps.log.warn('verification resend unavailable', { error: errorSummary(outcome.error) });
       return Response.json(
         { error: 'We cannot send emails right now; please try again in a moment.' },
         { status: 503, headers: { ...NO_STORE, 'retry-after': '5' } },
       );
   }
-}
-
-function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
 }

@@ -4,7 +4,7 @@
 import { readCappedText } from '@/lib/capped-body';
 import type { Db } from '@/lib/db';
 import { inSpan } from '@/lib/tracing';
-import type { Logger } from '@/lib/log';
+import { errorSummary, type Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import type { QueueSet } from '@/lib/queues';
 import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
@@ -109,7 +109,7 @@ export function invalid(errors: FieldErrors): Response {
 }
 
 export function unavailable(error: unknown, log: Logger): Response {
-  log.error('signup could not be saved', { error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+  log.error('signup could not be saved', { error: errorSummary(error) });
   return Response.json(
     { error: 'We cannot take signups right now; please try again in a moment.' },
     { status: 503, headers: { 'retry-after': '5' } },

@@ -8,6 +8,7 @@ import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress } from '@/app/_signup/rate-limiter';
 import { DUPLICATE_EMAIL_ERRORS, parseSignupInput, type FieldErrors } from '@/app/_signup/signup-input';
 import { webRuntime } from '@/app/_signup/web-runtime';
+import { errorSummary } from '@/lib/log';
 
 type Field = 'name' | 'email' | 'workspace';
 
@@ -47,7 +48,7 @@ export async function submitSignup(_previous: SignupFormState, formData: FormDat
       return { values, errors: { ...DUPLICATE_EMAIL_ERRORS } };
     case 'unavailable':
       runtime.log.error('signup could not be saved', {
-        error: outcome.error instanceof Error ? outcome.error.message.split('\n')[0] : String(outcome.error),
+        error: errorSummary(outcome.error),
       });
       return { values, errors: {}, formError: 'We cannot take signups right now; please try again in a moment.' };
     case 'created':

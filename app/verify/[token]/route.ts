@@ -2,6 +2,7 @@
 // again changes nothing) and sends the user on to their status page.
 import { statusPath } from '@/app/_signup/create-signup';
 import { webRuntime } from '@/app/_signup/web-runtime';
+import { errorSummary } from '@/lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -16,7 +17,7 @@ export async function GET(_request: Request, { params }: { params: Promise<{ tok
     });
     user = await db.user.findUnique({ where: { verifyToken: token }, select: { statusToken: true } });
   } catch (error) {
-    log.warn('email verification unavailable', { error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    log.warn('email verification unavailable', { error: errorSummary(error) });
     return htmlPage(503, 'Please try again in a moment', 'We could not confirm your email just now. The link stays valid.');
   }
   if (!user) {

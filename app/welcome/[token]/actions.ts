@@ -5,6 +5,7 @@
 import { redirect } from 'next/navigation';
 import { deleteAccount } from '@/app/_signup/delete-account';
 import { resendVerification } from '@/app/_signup/resend-verification';
+import { errorSummary } from '@/lib/log';
 import { webRuntime } from '@/app/_signup/web-runtime';
 
 export interface ResendFormState {
@@ -39,7 +40,7 @@ export async function submitResendVerification(_previous: ResendFormState, formD
     case 'unknown-token':
       return { outcome: 'unknown-token', message: 'This account no longer exists.' };
     case 'unavailable':
-      runtime.log.warn('verification resend unavailable', { error: firstLine(outcome.error) });
+      runtime.log.warn('verification resend unavailable', { error: errorSummary(outcome.error) });
       return { outcome: 'unavailable', message: 'We cannot send emails right now; please try again in a moment.' };
   }
 }
@@ -54,7 +55,7 @@ export async function submitDeleteAccount(_previous: DeleteFormState, formData: 
     case 'unknown-token':
       return { error: 'This account no longer exists.' };
     case 'unavailable':
-      runtime.log.warn('account deletion unavailable', { error: firstLine(outcome.error) });
+      runtime.log.warn('account deletion unavailable', { error: errorSummary(outcome.error) });
       return { error: 'We cannot delete accounts right now; nothing was deleted. Please try again in a moment.' };
     case 'deleted':
       runtime.log.info('account deleted', { user: outcome.userId, followUpRemoved: outcome.followUpRemoved });
@@ -67,8 +68,4 @@ export async function submitDeleteAccount(_previous: DeleteFormState, formData: 
 function field(formData: FormData, name: string): string {
   const value = formData.get(name);
   return typeof value === 'string' ? value : '';
-}
-
-function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
 }

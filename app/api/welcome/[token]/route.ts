@@ -4,6 +4,7 @@
 import { handleDeleteAccountRequest } from '@/app/_signup/delete-account';
 import { signupStatus } from '@/app/_signup/signup-status';
 import { webRuntime } from '@/app/_signup/web-runtime';
+import { errorSummary } from '@/lib/log';
 
 export const dynamic = 'force-dynamic';
 
@@ -17,7 +18,7 @@ export async function GET(_request: Request, { params }: { params: Promise<{ tok
     status = await signupStatus(token, runtime);
   } catch (error) {
     // signupStatus already answers without Valkey; only the database can fail it.
-    runtime.log.warn('signup status unavailable', { error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    runtime.log.warn('signup status unavailable', { error: errorSummary(error) });
     return Response.json(
       { error: 'The status is unavailable right now; try again in a moment.' },
       { status: 503, headers: { ...NO_STORE, 'retry-after': '5' } },
