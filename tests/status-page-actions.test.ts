@@ -5,7 +5,7 @@
 // shows of the follow-up email and of a shed analytics event.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AnalyticsShedder, type BacklogSource } from '@/app/_signup/analytics-shedding';
 import { createSignup } from '@/app/_signup/create-signup';
@@ -17,10 +17,11 @@ import {
 } from '@/app/_signup/resend-verification';
 import { signupStatus } from '@/app/_signup/signup-status';
 import { createDb, type Db } from '@/lib/db';
-import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
+import { closeQueueSet, createQueueSet, queuePrefix, type QueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
 import { EMAIL_PRIORITY } from '@/workers/email/email-priorities';
 import {
+  generateAvatar,
   sendGettingStartedEmail,
   sendInviteEmail,
   sendVerificationEmail,
@@ -329,6 +330,48 @@ describe('the status page', () => {
     const due = Date.parse(status?.followUpEmail?.scheduledFor ?? '');
     expect(due).toBeGreaterThanOrEqual(before + stack.config.followUpDelayMs);
     expect(due).toBeLessThanOrEqual(Date.now() + stack.config.followUpDelayMs);
+  });
+
+  it('shows the avatar of an avatar job that completed between its database and its queue reads', async () => {
+    const user = await newUser();
+    const avatarJobId = generateAvatar.jobId({ userId: user.userId });
+    // The interleaving, made certain: just before the status asks BullMQ about the avatar job, a
+    // worker stores the avatar and BullMQ marks the job completed, as the real handler does.
+    const completeAvatarJob = async () => {
+      const worker = new Worker(
+        'avatar',
+        async (job) => {
+          // Other tests' avatar jobs in this queue complete untouched: none of them looks at avatars.
+          if (job.id !== avatarJobId) return;
+          await stack.db.avatar.create({ data: { userId: user.userId, url: 'http://storage.test/avatar.png' } });
+        },
+        { connection: stack.workerConnection(), prefix: queuePrefix(stack.config.queuePrefix, 'avatar') },
+      );
+      try {
+        await waitFor(async () => (await stack.queues.avatar.getJobState(avatarJobId)) === 'completed', {
+          what: 'the avatar job to complete',
+        });
+      } finally {
+        await worker.close();
+      }
+    };
+    const avatarQueue = stack.queues.avatar;
+    const interleaved: QueueSet = {
+      ...stack.queues,
+      avatar: new Proxy(avatarQueue, {
+        get(target, property, receiver) {
+          if (property !== 'getJob') return Reflect.get(target, property, receiver);
+          return async (id: string) => {
+            if (id === avatarJobId) await completeAvatarJob();
+            return target.getJob(id);
+          };
+        },
+      }),
+    };
+
+    const status = await signupStatus(user.token, { db: stack.db, queues: interleaved });
+    expect(status?.jobs.find((job) => job.name === generateAvatar.name)?.state).toBe('done');
+    expect(status?.avatarReady).toBe(true);
   });
 
   it('marks an analytics event dropped by load shedding, and keeps the JSON\'s earlier fields', async () => {

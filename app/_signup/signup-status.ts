@@ -160,11 +160,23 @@ export async function signupStatus(
     name: user.name,
     workspace: user.workspace,
     emailVerified: user.emailVerifiedAt !== null,
-    avatarReady: user.avatar !== null,
+    avatarReady: user.avatar !== null || (await avatarStoredSince(db, user.id, jobs)),
     jobs,
     queueReachable,
     ...(followUpEmail ? { followUpEmail } : {}),
   };
+}
+
+/**
+ * The effects were read before the queue. An avatar job that completed in between reads as done
+ * from BullMQ although the first read found no avatar; a handler commits its effect before BullMQ
+ * marks the job completed, so one more read finds it. Without it the page would stop polling
+ * (every job settled) and never show the avatar.
+ */
+async function avatarStoredSince(db: Db, userId: string, jobs: JobStatus[]): Promise<boolean> {
+  const avatarJob = jobs.find((job) => job.name === generateAvatar.name);
+  if (avatarJob?.state !== 'done') return false;
+  return (await db.avatar.count({ where: { userId } })) > 0;
 }
 
 type FollowUpRow = { dispatchedAt: Date | null; availableAt: Date } | undefined;
