@@ -16,7 +16,7 @@ import { config, type QueueName } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { queueHealth, type QueueHealthDeps } from '@/lib/queue-health';
 import { closeQueueSet, createQueueSet, queuePrefix, QUEUE_NAMES } from '@/lib/queues';
-import { createProducerConnection } from '@/lib/valkey';
+import { createProducerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
 import { applyMigrations } from '@/prisma/migrate';
 import type { CircuitBreaker } from '@/workers/circuit-breaker';
 import { SIGNUP_JOBS } from '@/workers/jobs';
@@ -47,7 +47,7 @@ interface Row {
 async function main(): Promise<void> {
   const shared = process.argv.includes('--shared');
   let valkey: ValkeyProcess | undefined;
-  const url = shared ? config().valkeyUrl : (valkey = await startValkeyProcess()).url;
+  const url = shared ? config().valkey.url : (valkey = await startValkeyProcess()).url;
   const database = await createTempDatabase(config().databaseUrl, 'signup_bench');
   await applyMigrations(database.url);
   const db = createDb(database.url, { maxConnections: 2 });
@@ -113,7 +113,7 @@ async function measure(url: string, db: QueueHealthDeps['db'], jobs: number): Pr
   } finally {
     await closeQueueSet(deps.queues);
     producer.disconnect();
-    await deleteKeys(filler, `${prefix}:*`);
+    await unlinkMatching(filler, `${prefix}:*`);
     filler.disconnect();
   }
 }
@@ -201,7 +201,7 @@ async function commandsSentPerRefresh(url: string, db: QueueHealthDeps['db'], pr
   }
 }
 
-function healthDeps(db: QueueHealthDeps['db'], connection: Redis, prefix: string): QueueHealthDeps {
+function healthDeps(db: QueueHealthDeps['db'], connection: Valkey, prefix: string): QueueHealthDeps {
   const settings = { ...config(), queuePrefix: prefix };
   return {
     db,
@@ -210,15 +210,6 @@ function healthDeps(db: QueueHealthDeps['db'], connection: Redis, prefix: string
       QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, settings, connection, quietLog)] as const),
     ) as Record<QueueName, CircuitBreaker>,
   };
-}
-
-async function deleteKeys(connection: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await connection.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) await connection.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 await main();

@@ -17,10 +17,11 @@ import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createSessionCookie, SESSION_COOKIE } from '../app/_admin/admin-session';
-import { childProcessEnv, config, loadConfig } from '../lib/config';
+import { childProcessEnv, config, formatClusterNodes, loadConfig, type ValkeyTarget } from '../lib/config';
+import { withDeadline } from '../lib/deadline';
+import { createWorkerConnection, unlinkMatching } from '../lib/valkey';
 import { applyMigrations, createDatabaseIfMissing } from '../prisma/migrate';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -60,14 +61,15 @@ async function main(): Promise<void> {
   cleanups.push(() => dropDatabase(databaseUrl));
   await applyMigrations(databaseUrl);
   const queuePrefix = `smoke-${suffix}`;
-  cleanups.push(() => deleteKeys(base.valkeyUrl, `${queuePrefix}:*`));
+  cleanups.push(() => deleteKeys(base.valkey, `${queuePrefix}:*`));
 
   const [webPort, mocksHttpPort, mocksSmtpPort] = [await freePort(), await freePort(), await freePort()];
   const adminPassword = randomBytes(12).toString('base64url');
   const settings = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
-    VALKEY_URL: base.valkeyUrl,
+    VALKEY_URL: base.valkey.url,
+    ...(base.valkey.clusterNodes ? { VALKEY_CLUSTER_NODES: formatClusterNodes(base.valkey.clusterNodes) } : {}),
     QUEUE_PREFIX: queuePrefix,
     PORT: String(webPort),
     MOCKS_HOST: '127.0.0.1',
@@ -209,13 +211,10 @@ async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-async function deleteKeys(valkeyUrl: string, pattern: string): Promise<void> {
-  const valkey = new Redis(valkeyUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  await valkey.connect();
+async function deleteKeys(target: ValkeyTarget, pattern: string): Promise<void> {
+  const valkey = createWorkerConnection(target);
   try {
-    for await (const keys of valkey.scanStream({ match: pattern, count: 500 })) {
-      if ((keys as string[]).length > 0) await valkey.unlink(...(keys as string[]));
-    }
+    await withDeadline(unlinkMatching(valkey, pattern), 10_000, () => new Error(`could not delete ${pattern} within 10 s`));
   } finally {
     valkey.disconnect();
   }

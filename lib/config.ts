@@ -6,6 +6,45 @@ import { z } from 'zod';
 export const QUEUE_NAMES = ['email', 'crm', 'avatar', 'analytics'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
+export interface ValkeyNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Valkey is: one server's URL, or a cluster's seed nodes. In cluster mode the URL still
+ * supplies what every node shares (user, password, `rediss:` for TLS), as a managed cluster's
+ * endpoint does. lib/valkey.ts opens connections to it.
+ */
+export interface ValkeyTarget {
+  url: string;
+  clusterNodes?: readonly ValkeyNode[];
+}
+
+function valkeyTarget(url: string, clusterNodes: ValkeyNode[] | undefined): ValkeyTarget {
+  return clusterNodes ? { url, clusterNodes } : { url };
+}
+
+/** VALKEY_CLUSTER_NODES' value: `host:port` pairs separated by commas; IPv6 hosts in brackets. */
+export function parseClusterNodes(list: string): ValkeyNode[] {
+  const nodes = list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(entry);
+      const port = Number(match?.[2]);
+      if (!match?.[1] || port < 1 || port > 65_535) throw new Error(`"${entry}" is not host:port`);
+      return { host: match[1].replace(/^\[|\]$/g, ''), port };
+    });
+  if (nodes.length === 0) throw new Error('no nodes given');
+  return nodes;
+}
+
+export function formatClusterNodes(nodes: readonly ValkeyNode[]): string {
+  return nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+}
+
 const port = z.coerce.number().int().min(1).max(65_535);
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
@@ -15,6 +54,17 @@ const envSchema = z
     DATABASE_URL: z.string().url().default('postgresql://postgres:postgres@127.0.0.1:5432/signup'),
     VALKEY_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
     REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+    // Seed nodes of a Valkey Cluster (`host:port,host:port,…`); when set, every connection is a
+    // cluster connection and VALKEY_URL supplies only the nodes' shared user, password and TLS.
+    VALKEY_CLUSTER_NODES: z.preprocess(emptyAsUndefined, z.string().optional()).transform((list, ctx) => {
+      if (list === undefined) return undefined;
+      try {
+        return parseClusterNodes(list);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${(error as Error).message}; expected a comma list of host:port` });
+        return z.NEVER;
+      }
+    }),
     // Every BullMQ key starts with `${QUEUE_PREFIX}:{queue}`; tests use their own prefix.
     QUEUE_PREFIX: z
       .string()
@@ -87,7 +137,7 @@ const envSchema = z
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
     databaseUrl: env.DATABASE_URL,
-    valkeyUrl: env.VALKEY_URL ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    valkey: valkeyTarget(env.VALKEY_URL ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379', env.VALKEY_CLUSTER_NODES),
     queuePrefix: env.QUEUE_PREFIX,
     port: env.PORT,
     appUrl: (env.APP_URL ?? `http://127.0.0.1:${env.PORT}`).replace(/\/+$/, ''),
@@ -146,7 +196,8 @@ export function childProcessEnv(config: Config): Record<string, string> & { NODE
     NODE_ENV: config.nodeEnv,
     DATABASE_URL: config.databaseUrl,
     DATABASE_POOL_SIZE: String(config.databasePoolSize),
-    VALKEY_URL: config.valkeyUrl,
+    VALKEY_URL: config.valkey.url,
+    ...(config.valkey.clusterNodes ? { VALKEY_CLUSTER_NODES: formatClusterNodes(config.valkey.clusterNodes) } : {}),
     QUEUE_PREFIX: config.queuePrefix,
     PORT: String(config.port),
     APP_URL: config.appUrl,

@@ -12,7 +12,7 @@
 // Worker's events), and the breaker gauge is read from Valkey, so the storage breaker is covered.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Valkey } from '@/lib/valkey';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
@@ -203,7 +203,7 @@ function sha256(text: string): Buffer {
 export interface QueueStateSources {
   queues: QueueSet;
   /** Holds the breakers' keys (workers/circuit-breaker.ts). */
-  valkey: Redis;
+  valkey: Valkey;
   /** QUEUE_PREFIX, the breakers' key prefix. */
   keyPrefix: string;
   log?: Logger;

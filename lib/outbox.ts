@@ -225,7 +225,8 @@ interface OutboxFields {
   availableAt: Date | null;
 }
 
-function toOutboxRow(row: OutboxFields): OutboxRow {
+/** A row as Prisma returns it, for dispatching. */
+export function toOutboxRow(row: OutboxFields): OutboxRow {
   return {
     id: row.id,
     queue: row.queue as QueueName,

@@ -2,7 +2,7 @@
 // Every key carries a hash tag per queue (`signup:{email}:email:wait`), so each queue's keys live in
 // one Valkey Cluster slot and BullMQ's multi-key scripts never cross slots.
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Valkey } from '@/lib/valkey';
 import { QUEUE_NAMES, type QueueName } from '@/lib/config';
 import { queueTelemetry } from '@/lib/tracing';
 
@@ -15,7 +15,7 @@ export function queuePrefix(basePrefix: string, queue: QueueName): string {
 export type QueueSet = Readonly<Record<QueueName, Queue>>;
 
 /** One Queue per name over a single shared connection (BullMQ reuses a connection it is given). */
-export function createQueueSet(connection: Redis, basePrefix: string): QueueSet {
+export function createQueueSet(connection: Valkey, basePrefix: string): QueueSet {
   const telemetry = queueTelemetry();
   const entries = QUEUE_NAMES.map((name) => {
     const queue = new Queue(name, { connection, prefix: queuePrefix(basePrefix, name), telemetry });

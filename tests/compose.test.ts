@@ -146,7 +146,7 @@ describe('docker-compose.yml', () => {
       for (const settings of [web, workers, migrate]) expect(hostOf(settings.databaseUrl)).toBe('postgres');
       for (const settings of [web, workers]) {
         expect(settings.nodeEnv).toBe('production');
-        expect(hostOf(settings.valkeyUrl)).toBe('valkey');
+        expect(hostOf(settings.valkey.url)).toBe('valkey');
         expect(settings.providers.httpBaseUrl).toBe(`http://mocks:${mocks.mocks.httpPort}`);
         expect(settings.providers.smtp).toEqual({ host: 'mocks', port: mocks.mocks.smtpPort });
         expect(settings.appUrl).toBe('http://localhost:3000');

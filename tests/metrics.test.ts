@@ -182,7 +182,7 @@ describe('GET /api/metrics', () => {
 describe('the outbox and the reconciler', () => {
   it('count a failed fast-path dispatch', async () => {
     // A connection that was up and is gone, as when Valkey stops under a running web process.
-    const lost = createProducerConnection(stack.config.valkeyUrl);
+    const lost = createProducerConnection(stack.config.valkey);
     const queues = createQueueSet(lost, stack.config.queuePrefix);
     await queues.analytics.waitUntilReady();
     lost.disconnect();

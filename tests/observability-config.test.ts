@@ -4,11 +4,12 @@
 // needs. A renamed metric fails here instead of leaving a silent alert or an empty panel.
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@/lib/config';
 import { createMetrics } from '@/lib/metrics';
+import { queuePrefix } from '@/lib/queues';
+import { createWorkerConnection } from '@/lib/valkey';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -71,8 +72,8 @@ beforeAll(async () => {
   const registry = createMetrics().registry;
   appMetrics = registry.getMetricsAsArray().map((metric) => metric.name);
   // BullMQ's names, from BullMQ itself: an empty queue on a throwaway prefix exports them all.
-  const connection = new Redis(loadConfig().valkeyUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue('email', { connection, prefix: `test-observability-${process.pid}` });
+  const connection = createWorkerConnection(loadConfig().valkey);
+  const queue = new Queue('email', { connection, prefix: queuePrefix(`test-observability-${process.pid}`, 'email') });
   try {
     const text = await queue.exportPrometheusMetrics();
     const bullmq = [...text.matchAll(/^# TYPE (\S+)/gm)].map(([, name]) => name ?? '');

@@ -3,12 +3,11 @@
 // file must not see other suites' rows).
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
 import { queueHealth, type QueueHealth, type QueueHealthDeps, type QueueHealthReport } from '@/lib/queue-health';
 import { closeQueueSet, createQueueSet, QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
-import { createProducerConnection } from '@/lib/valkey';
+import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { applyMigrations } from '@/prisma/migrate';
 import { CircuitBreaker } from '@/workers/circuit-breaker';
 import { sendWelcomeEmail, syncCrmContact } from '@/workers/jobs';
@@ -46,7 +45,7 @@ async function freshStack(overrides: Record<string, string> = {}): Promise<TestS
   return stack;
 }
 
-function breakersFor(config: Config, connection: Redis): QueueHealthDeps['breakers'] {
+function breakersFor(config: Config, connection: Valkey): QueueHealthDeps['breakers'] {
   const entries = QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, config, connection, quietLog)] as const);
   return Object.fromEntries(entries) as Record<QueueName, CircuitBreaker>;
 }
@@ -280,7 +279,7 @@ describe('queueHealth', () => {
   describe('on queues whose connection BullMQ is still setting up', () => {
     it('waits for BullMQ instead of racing it (ioredis would throw outside any promise)', async () => {
       const stack = await freshStack();
-      const connection = createProducerConnection(stack.config.valkeyUrl);
+      const connection = createProducerConnection(stack.config.valkey);
       await waitFor(() => connection.status === 'ready', { what: 'a fresh producer connection' });
       const queues = createQueueSet(connection, stack.config.queuePrefix);
       try {
@@ -297,7 +296,7 @@ describe('queueHealth', () => {
     it('answers within one poll, failing, with what the database knows', async () => {
       const valkey = await startValkeyProcess();
       const config = loadConfig({ ...process.env, QUEUE_PREFIX: `test-${randomUUID()}`, DATABASE_URL: database.url });
-      const connections: Redis[] = [];
+      const connections: Valkey[] = [];
       const queueSets: QueueSet[] = [];
       const depsOn = (): QueueHealthDeps => {
         const connection = createProducerConnection(valkey.url);

@@ -8,17 +8,15 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/queues';
+import { unlinkMatching } from '@/lib/valkey';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import { outboxEntry } from '@/workers/define-job';
 import { sendGettingStartedEmail, sendInviteEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
 import { MAINTENANCE_QUEUE, MAINTENANCE_TASKS, maintenanceQueuePrefix, startMaintenance } from '@/workers/maintenance';
-import { reconcileOnce, type ReconcileOptions } from '@/workers/reconciler';
+import { reconcileOnce } from '@/workers/reconciler';
 import { startWorkers } from '@/workers/start-workers';
+import { backdate, MARGIN_MS } from '@/tests/helpers/reconcile-window';
 import { jobCounts, quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
-
-const DAY_MS = 24 * 60 * 60 * 1_000;
-/** Half the width of a test's window: far wider than a test runs, far narrower than the spread of ages. */
-const MARGIN_MS = 60_000;
 
 let stack: TestStack;
 const users: string[] = [];
@@ -42,27 +40,9 @@ function allJobIds(userIds: string[]): string[] {
   return userIds.flatMap((userId) => SIGNUP_JOBS.map((contract) => contract.jobId({ userId }))).sort();
 }
 
-/**
- * Moves the users' outbox rows to one random instant 1–30 days ago and returns a window around it
- * that no other signup falls into.
- */
-async function backdate(userIds: string[]): Promise<{ ageMs: number; window: Omit<ReconcileOptions, 'log'> }> {
-  const ageMs = DAY_MS + Math.floor(Math.random() * 29 * DAY_MS);
-  await stack.db.$executeRaw`
-    UPDATE outbox_messages
-       SET created_at = now() - make_interval(secs => ${ageMs / 1_000}::float8)
-     WHERE payload->>'userId' = ANY(${userIds}::text[])`;
-  return { ageMs, window: { graceMs: ageMs - MARGIN_MS, lookbackMs: ageMs + MARGIN_MS, batchSize: 100 } };
-}
-
 /** What a FLUSHALL or a failover without replication does, to this file's keys only. */
 async function loseQueueData(): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await stack.producer.scan(cursor, 'MATCH', `${stack.config.queuePrefix}:*`, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) await stack.producer.unlink(...keys);
-  } while (cursor !== '0');
+  await unlinkMatching(stack.producer, `${stack.config.queuePrefix}:*`);
 }
 
 /** The signup jobs of these users that BullMQ holds, in any state. */
@@ -125,7 +105,7 @@ describe('reconciler', () => {
   describe('when Valkey lost the jobs of dispatched signups', () => {
     it('re-enqueues the four jobs of each signup under their own ids, and the workers then apply each effect once', async () => {
       const mine = [await signUp(), await signUp()];
-      const { window } = await backdate(mine);
+      const { window } = await backdate(stack.db, mine);
       await loseQueueData();
       expect(await totalJobs()).toBe(0);
 
@@ -155,7 +135,7 @@ describe('reconciler', () => {
 
     it('adds nothing on a second pass while the re-enqueued jobs exist', async () => {
       const userId = await signUp();
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
       expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 4 });
@@ -181,7 +161,7 @@ describe('reconciler', () => {
       const followUpRow = (await stack.db.outboxMessage.findFirstOrThrow({ where: { jobId: followUpId } })) as unknown as OutboxRow;
       expect(await dispatchNow(stack.db, stack.queues, [{ ...followUpRow, payload: { userId } }, inviteRow as OutboxRow])).toBe(true);
 
-      const { ageMs, window } = await backdate([userId]);
+      const { ageMs, window } = await backdate(stack.db, [userId]);
       await stack.db.$executeRaw`
         UPDATE outbox_messages SET created_at = now() - make_interval(secs => ${ageMs / 1_000}::float8)
          WHERE job_id = ${sendInviteEmail.jobId({ invitationId })}`;
@@ -198,7 +178,7 @@ describe('reconciler', () => {
     it('re-enqueues a job whose dead letter was replayed, since the replay was lost with it', async () => {
       const userId = await signUp();
       await deadLetterFor(userId, 'replayed');
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
       expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 4 });
@@ -225,7 +205,7 @@ describe('reconciler', () => {
       }
       // As if the worker had died between BullMQ failing the job and the insert.
       await stack.db.deadLetter.deleteMany({ where: { jobId: jobId(userId) } });
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
 
       const result = await reconcileOnce(stack.db, stack.queues, window);
       expect(result).toEqual({ checked: 1, reenqueued: 0, deadLettersWritten: 1 });
@@ -254,7 +234,7 @@ describe('reconciler', () => {
           timeoutMs: 20_000,
         });
       });
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
       expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
@@ -264,7 +244,7 @@ describe('reconciler', () => {
     it('jobs that are still waiting in their queues', async () => {
       await loseQueueData();
       const userId = await signUp();
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
 
       expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({ checked: 4, reenqueued: 0, deadLettersWritten: 0 });
       expect(await totalJobs()).toBe(4);
@@ -273,7 +253,7 @@ describe('reconciler', () => {
     it('a job whose dead letter waits for a person', async () => {
       const userId = await signUp();
       await deadLetterFor(userId, null);
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
       expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ checked: 3, reenqueued: 3 });
@@ -283,7 +263,7 @@ describe('reconciler', () => {
     it('a job whose dead letter a person discarded', async () => {
       const userId = await signUp();
       await deadLetterFor(userId, 'discarded');
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
       expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ checked: 3, reenqueued: 3 });
@@ -292,7 +272,7 @@ describe('reconciler', () => {
 
     it('rows younger than the grace period, until they are older', async () => {
       const userId = await signUp();
-      const { ageMs, window } = await backdate([userId]);
+      const { ageMs, window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
       const graceLongerThanTheirAge = { graceMs: ageMs + MARGIN_MS, lookbackMs: ageMs + 2 * MARGIN_MS, batchSize: 100 };
@@ -304,7 +284,7 @@ describe('reconciler', () => {
 
     it('outbox rows not yet dispatched, which belong to the relay', async () => {
       const userId = await signUp();
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await stack.db.outboxMessage.updateMany({ where: { payload: { equals: { userId } } }, data: { dispatchedAt: null } });
       try {
         await loseQueueData();
@@ -320,7 +300,7 @@ describe('reconciler', () => {
 
     it('a signup whose user was deleted', async () => {
       const userId = await signUp();
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
       await stack.db.user.delete({ where: { id: userId } });
 
@@ -332,7 +312,7 @@ describe('reconciler', () => {
   describe('the scheduled reconciler', () => {
     it('runs on its schedule, and keeps running after Valkey lost the schedule itself', async () => {
       const userId = await signUp();
-      const { window } = await backdate([userId]);
+      const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
       const maintenance = new Queue(MAINTENANCE_QUEUE, {
         connection: stack.producer,

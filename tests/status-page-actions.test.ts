@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { AnalyticsShedder, type BacklogSource } from '@/app/_signup/analytics-shedding';
 import { createSignup } from '@/app/_signup/create-signup';
 import { deleteAccount, handleDeleteAccountRequest } from '@/app/_signup/delete-account';
@@ -18,7 +17,7 @@ import {
 import { signupStatus } from '@/app/_signup/signup-status';
 import { createDb, type Db } from '@/lib/db';
 import { closeQueueSet, createQueueSet, queuePrefix, type QueueSet } from '@/lib/queues';
-import { createProducerConnection } from '@/lib/valkey';
+import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { EMAIL_PRIORITY } from '@/workers/email/email-priorities';
 import {
   generateAvatar,
@@ -35,7 +34,7 @@ import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-p
 let stack: TestStack;
 /** Queues on a private Valkey that is stopped: the web process cannot reach Valkey. */
 let valkey: ValkeyProcess;
-let unreachableProducer: Redis;
+let unreachableProducer: Valkey;
 let unreachableQueues: QueueSet;
 /** A database client whose server refuses connections. */
 let unreachableDb: Db;

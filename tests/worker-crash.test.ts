@@ -137,7 +137,7 @@ describe('a worker asked to stop while Valkey is gone', () => {
   it('still exits cleanly within its deadline', async () => {
     const valkey = await startValkeyProcess();
     try {
-      const config = { ...stack.config, valkeyUrl: valkey.url, workerShutdownDeadlineMs: 1_000 };
+      const config = { ...stack.config, valkey: { url: valkey.url }, workerShutdownDeadlineMs: 1_000 };
       const worker = await startWorkerProcess(config);
       await valkey.stop();
       await waitFor(() => worker.output().includes('valkey unreachable'), { what: 'the worker to notice' });

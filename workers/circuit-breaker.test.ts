@@ -1,7 +1,6 @@
 // The circuit breaker against the real Valkey. Two connections stand for two worker processes;
 // every call passes an explicit `now`, so time moves only when a test says so.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   breakerKey,
@@ -10,6 +9,8 @@ import {
   type CircuitBreakerSettings,
   type BreakerSnapshot,
 } from '@/workers/circuit-breaker';
+import { loadConfig } from '@/lib/config';
+import { createWorkerConnection, keysMatching, unlinkMatching, type Valkey } from '@/lib/valkey';
 
 const settings: CircuitBreakerSettings = {
   windowMs: 10_000,
@@ -21,14 +22,15 @@ const settings: CircuitBreakerSettings = {
 /** A bucket boundary (windowMs / 10 = 1 s), so window arithmetic in the tests is exact. */
 const T0 = 1_700_000_000_000;
 
-let processA: Redis;
-let processB: Redis;
+let processA: Valkey;
+let processB: Valkey;
 let keyPrefix: string;
 
 beforeAll(() => {
-  const url = process.env.VALKEY_URL ?? 'redis://127.0.0.1:6379';
-  processA = new Redis(url);
-  processB = new Redis(url);
+  // The suite's Valkey, one server or a cluster (lib/config.ts).
+  const valkey = loadConfig().valkey;
+  processA = createWorkerConnection(valkey);
+  processB = createWorkerConnection(valkey);
 });
 afterAll(() => {
   processA.disconnect();
@@ -38,12 +40,11 @@ beforeEach(() => {
   keyPrefix = `test-${randomUUID()}`;
 });
 afterEach(async () => {
-  const keys = await processA.keys(`${keyPrefix}:*`);
-  if (keys.length > 0) await processA.unlink(...keys);
+  await unlinkMatching(processA, `${keyPrefix}:*`);
 });
 
 function breaker(
-  options: { redis?: Redis; onTransition?: (from: BreakerState, to: BreakerState, snapshot: BreakerSnapshot) => void } = {},
+  options: { redis?: Valkey; onTransition?: (from: BreakerState, to: BreakerState, snapshot: BreakerSnapshot) => void } = {},
 ) {
   return new CircuitBreaker({ redis: options.redis ?? processA, provider: 'crm', keyPrefix, settings, onTransition: options.onTransition });
 }
@@ -238,7 +239,7 @@ describe('circuit breaker', () => {
     it('lives in one hash-tagged key that expires when abandoned', async () => {
       await openedBreaker();
 
-      const keys = await processA.keys(`${keyPrefix}:*`);
+      const keys = await keysMatching(processA, `${keyPrefix}:*`);
       expect(keys).toEqual([`${keyPrefix}:{breaker:crm}`]);
       const ttl = await processA.pttl(`${keyPrefix}:{breaker:crm}`);
       expect(ttl).toBeGreaterThan(0);

@@ -21,7 +21,7 @@
 //   opens, closes    counters for the admin page and metrics
 //   calls:<bucket>, failures:<bucket>   outcomes per time bucket of windowMs / 10, bucket = ⌊now / (windowMs / 10)⌋
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Valkey } from '@/lib/valkey';
 
 export interface CircuitBreakerSettings {
   /** Sliding window over which the failure ratio is computed. */
@@ -233,11 +233,11 @@ export class CircuitBreaker {
   readonly provider: string;
   readonly key: string;
   readonly settings: Readonly<CircuitBreakerSettings>;
-  private readonly redis: Redis;
+  private readonly redis: Valkey;
   private readonly onTransition?: BreakerTransitionListener;
 
   constructor(options: {
-    redis: Redis;
+    redis: Valkey;
     provider: string;
     keyPrefix: string;
     settings?: Partial<CircuitBreakerSettings>;

@@ -22,11 +22,11 @@ const tracing = startTracing('signup-workers', settings.otlpEndpoint);
 const log = createLogger('worker');
 const db = createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
 
-const workerConnection = createWorkerConnection(settings.valkeyUrl, log);
+const workerConnection = createWorkerConnection(settings.valkey, log);
 const running = startWorkers({ config: settings, db, connection: workerConnection, log });
 
 // The relay fails fast like the web's producer, so an outage shows as backoff, not a hang.
-const relayConnection = createProducerConnection(settings.valkeyUrl, log);
+const relayConnection = createProducerConnection(settings.valkey, log);
 const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
 const relay = startOutboxRelay({ db, queues: relayQueues, log });
 // RECONCILE_EVERY_MS=0 turns the reconciler off; the digest and the sweep run regardless.

@@ -11,7 +11,7 @@
 // fails without running anything, so a stray job cannot start a reconcile pass.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, UnrecoverableError, Worker, type Job, type JobSchedulerTemplateOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Valkey } from '@/lib/valkey';
 import type { Config } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
@@ -82,7 +82,7 @@ export type MaintenanceResult = ReconcileResult | DeadLetterDigestResult | Reten
 export interface MaintenanceDeps {
   config: Config;
   db: Db;
-  connection: Redis;
+  connection: Valkey;
   /** The job queues, where the reconciler puts jobs back and the sweep cleans. */
   queues: QueueSet;
   log: Logger;

@@ -7,7 +7,7 @@
 // job back in the queue. A job that stalls more than maxStalledCount times is failed and
 // dead-lettered instead of crashing worker after worker.
 import { MetricsTime, Queue, Worker, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Valkey } from '@/lib/valkey';
 import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
@@ -70,7 +70,7 @@ export function startWorkers({
 }: {
   config: Config;
   db: Db;
-  connection: Redis;
+  connection: Valkey;
   log: Logger;
   concurrency?: Partial<Record<QueueName, number>>;
   /** Replaces QUEUE_LIMITERS, for benchmarks that lift the providers' rate limits too. */

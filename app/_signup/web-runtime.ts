@@ -5,7 +5,7 @@
 import 'server-only';
 import { config } from '@/lib/config';
 import { db, type Db } from '@/lib/db';
-import type { Redis } from 'ioredis';
+import type { Valkey } from '@/lib/valkey';
 import { createLogger, type Logger } from '@/lib/log';
 import { createQueueSet, type QueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
@@ -16,7 +16,7 @@ import { createHandlerContext, type HandlerContext } from '@/workers/handler-con
 export interface WebRuntime {
   db: Db;
   /** Fail-fast producer connection (lib/valkey.ts). */
-  valkey: Redis;
+  valkey: Valkey;
   queues: QueueSet;
   limiter: RateLimiter;
   log: Logger;
@@ -33,7 +33,7 @@ export function webRuntime(): WebRuntime {
     const settings = config();
     const database = db();
     const log = createLogger('web');
-    const valkey = createProducerConnection(settings.valkeyUrl, log);
+    const valkey = createProducerConnection(settings.valkey, log);
     const queues = createQueueSet(valkey, settings.queuePrefix);
     holder.__signupWebRuntime = {
       db: database,

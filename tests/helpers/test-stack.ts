@@ -1,12 +1,11 @@
 // What an integration test needs, real and isolated: its own queue prefix on the real Valkey, its
 // own mock providers on free ports, the migrated test database, and cleanup of all of it.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { loadConfig, type Config, type QueueName } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
-import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
+import { createProducerConnection, createWorkerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
 import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
 import { createSignup } from '@/app/_signup/create-signup';
 
@@ -14,11 +13,11 @@ export interface TestStack {
   config: Config;
   db: Db;
   queues: QueueSet;
-  producer: Redis;
+  producer: Valkey;
   mocks: MockProviders;
   mocksUrl: string;
   /** A connection with worker settings for BullMQ Workers in this test. */
-  workerConnection(): Redis;
+  workerConnection(): Valkey;
   /** A signup through the real producer, its four jobs dispatched to this stack's queues. */
   signUp(): Promise<string>;
   setFault(provider: string, fault: Record<string, unknown>): Promise<void>;
@@ -46,13 +45,15 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     MOCKS_SMTP_PORT: String(mocks.smtpPort),
     PROVIDER_TIMEOUT_MS: '2000',
     APP_URL: 'http://app.test',
+    // A test that brings its own server (to stop it) means that server, not the suite's cluster.
+    ...('VALKEY_URL' in overrides ? { VALKEY_CLUSTER_NODES: '' } : {}),
     ...overrides,
   });
   const db = createDb(config.databaseUrl, { maxConnections: 5 });
-  const producer = createProducerConnection(config.valkeyUrl);
+  const producer = createProducerConnection(config.valkey);
   await waitFor(async () => producer.status === 'ready', { what: 'Valkey connection' });
   const queues = createQueueSet(producer, config.queuePrefix);
-  const workerConnections: Redis[] = [];
+  const workerConnections: Valkey[] = [];
   const mocksUrl = `http://127.0.0.1:${mocks.httpPort}`;
 
   return {
@@ -68,7 +69,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
       return outcome.userId;
     },
     workerConnection() {
-      const connection = createWorkerConnection(config.valkeyUrl);
+      const connection = createWorkerConnection(config.valkey);
       workerConnections.push(connection);
       return connection;
     },
@@ -85,7 +86,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     },
     async close() {
       await closeQueueSet(queues);
-      await deleteKeys(producer, `${config.queuePrefix}:*`);
+      await unlinkMatching(producer, `${config.queuePrefix}:*`);
       producer.disconnect();
       for (const connection of workerConnections) connection.disconnect();
       await db.$disconnect();
@@ -117,15 +118,6 @@ export async function waitFor<T>(
 
 export async function jobCounts(queues: QueueSet, queue: QueueName) {
   return queues[queue].getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
-}
-
-async function deleteKeys(connection: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await connection.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await Promise.all(keys.map((key) => connection.unlink(key)));
-  } while (cursor !== '0');
 }
 
 /** A signup payload whose email no other test uses. */

@@ -19,7 +19,7 @@ function serverBinary(): string {
   throw new Error('neither valkey-server nor redis-server is installed');
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

@@ -17,6 +17,9 @@ import { providerBreaker } from '@/workers/provider-breaker';
 // is not lost by exiting: the dead parent's lock expires and the stalled-job check hands the job
 // to another worker.
 process.once('disconnect', () => process.exit(1));
+// The parent may already be gone: a busy machine can take seconds to load this file, and an event
+// that fired before the listener above existed is not repeated. (Seen: an orphan left spinning.)
+if (!process.connected) process.exit(1);
 
 let child: { context: HandlerContext; controls: Omit<JobControls, 'signal'> } | undefined;
 
@@ -24,7 +27,7 @@ function childRuntime() {
   if (!child) {
     const settings = config();
     const log = createLogger('avatar-sandbox');
-    const connection = createWorkerConnection(settings.valkeyUrl, log);
+    const connection = createWorkerConnection(settings.valkey, log);
     const queue = new Queue('avatar', { connection, prefix: queuePrefix(settings.queuePrefix, 'avatar') });
     queue.on('error', () => undefined);
     child = {
