@@ -36,7 +36,8 @@ const holder = globalThis as typeof globalThis & { __signupDb?: Db };
 
 /** The process's database client, created on first use. */
 export function db(): Db {
-  holder.__signupDb ??= createDb(config().databaseUrl);
+  const settings = config();
+  holder.__signupDb ??= createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-web' });
   return holder.__signupDb;
 }
 
