@@ -1,17 +1,22 @@
 // docker-compose.yml, kept honest without a Docker engine: it is valid against the Compose
 // specification's JSON schema (as shipped by dclint); every app service runs the command of an npm
 // script on a file the image contains, sets only variables lib/config.ts reads and, parsed by
-// lib/config.ts, points at services that exist; nothing starts before what it needs is healthy;
-// and Prometheus and Grafana are mounted where their own files expect. The image itself:
+// lib/config.ts, points at services that exist; the workers' healthcheck passes against a real
+// metrics server; nothing starts before what it needs is healthy; and Prometheus and Grafana are
+// mounted where their own files expect. The image itself:
 // tests/container-image.test.ts.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@/lib/config';
+import { createMetrics } from '@/lib/metrics';
 import nextConfig from '@/next.config';
+import { startMetricsServer } from '@/workers/metrics-server';
 import {
   commandOf,
   configKeys,
@@ -162,6 +167,30 @@ describe('docker-compose.yml', () => {
       expect(healthcheckPort('mocks')).toBe(mocks.mocks.httpPort);
       expect(service('workers').expose).toEqual([String(workers.metrics.workerPort)]);
       expect(healthcheckPort('workers')).toBe(workers.metrics.workerPort);
+    });
+
+    it('checks a worker’s health on a route its real metrics server answers without the token', async () => {
+      const [cmd, node, flag, script = ''] = [service('workers').healthcheck?.test ?? []].flat();
+      expect([cmd, node, flag]).toEqual(['CMD', 'node', '-e']);
+      const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+      const server = await startMetricsServer({ port: 0, token: dotEnv.METRICS_TOKEN, metrics: createMetrics(), log: quiet });
+      if (!server) throw new Error('the worker metrics server did not start');
+      const local = script.replace(`127.0.0.1:${healthcheckPort('workers')}/`, `127.0.0.1:${server.port}/`);
+      expect(local).not.toBe(script);
+      // Run as Docker runs it, but with no METRICS_TOKEN to send: the check must not need one.
+      const environment = { ...process.env };
+      delete environment.METRICS_TOKEN;
+      const check = () =>
+        promisify(execFile)(process.execPath, ['-e', local], { env: environment, timeout: 10_000 }).then(
+          () => 0,
+          (error: { code?: number }) => error.code ?? -1,
+        );
+      try {
+        expect(await check()).toBe(0);
+      } finally {
+        await server.close();
+      }
+      expect(await check(), 'with the server gone').not.toBe(0);
     });
 
     it('publish no port on workers and name no container, so `--scale workers=N` works', () => {

@@ -272,6 +272,38 @@ describe('in a worker process', () => {
     }
   });
 
+  describe('its GET /healthz, the probes’ liveness signal', () => {
+    it('answers 200 ok without the token and tells nothing more, while /metrics still wants the token', async () => {
+      const server = await startMetricsServer({ port: 0, token: TOKEN, metrics: metrics(), log: quietLog });
+      if (!server) throw new Error('metrics server did not start');
+      try {
+        const url = `http://127.0.0.1:${server.port}`;
+        const response = await fetch(`${url}/healthz`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('text/plain');
+        expect(await response.text()).toBe('ok\n');
+        expect((await fetch(`${url}/metrics`)).status).toBe(401);
+        expect((await fetch(`${url}/healthz/metrics`)).status).toBe(404);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('answers only GET, like /metrics: HEAD and POST get 404', async () => {
+      const server = await startMetricsServer({ port: 0, token: TOKEN, metrics: metrics(), log: quietLog });
+      if (!server) throw new Error('metrics server did not start');
+      try {
+        const url = `http://127.0.0.1:${server.port}`;
+        for (const method of ['HEAD', 'POST']) {
+          expect((await fetch(`${url}/healthz`, { method })).status, method).toBe(404);
+          expect((await fetch(`${url}/metrics`, { method, headers: { authorization: `Bearer ${TOKEN}` } })).status, method).toBe(404);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
   describe('when the CRM is down for a moment', () => {
     it('counts the retry and the transient provider call', async () => {
       const retries = () => valueOf('signup_job_retries_total', { queue: 'crm', job: 'sync-crm-contact' });

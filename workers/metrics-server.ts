@@ -4,6 +4,11 @@
 // read the same numbers from Valkey. Same token rule as the web: METRICS_TOKEN, when set, is
 // required as a bearer token. Each worker process needs its own port on a host; in the compose
 // file each container has its own network, so all use 9464 and Prometheus finds them by DNS.
+//
+// GET /healthz answers `ok` to anyone while the event loop serves: the liveness signal of compose's
+// healthcheck and the Kubernetes probes, which cannot send the token. It reaches neither Valkey nor
+// PostgreSQL on purpose: the worker waits out a store outage and reconnects, and a check that
+// failed with the store would have every worker restarted at once, for nothing.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +38,10 @@ export async function startMetricsServer({
 }): Promise<MetricsServer | undefined> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://worker').pathname;
+    if (request.method === 'GET' && path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
     if (request.method !== 'GET' || path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
       return;
