@@ -2,10 +2,11 @@
 // so that the ratios hold on a noisy machine (issue #8). Each scenario starts and stops what it
 // needs (its own valkey-server, database, mock providers, web and worker processes).
 //
-//   npm run bench                      all six, full size: bench/results/<date>.md, .json, *.svg
-//   npm run bench -- --quick           all six at a tiny size in about two minutes, written under
+//   npm run bench                      all seven, full size: bench/results/<date>.md, .json, *.svg
+//   npm run bench -- --quick           all seven at a tiny size in about two minutes, written under
 //                                      bench/.work/quick/ (CI runs this to keep the harness working)
-//   npm run bench -- --only a,b        some of them
+//   npm run bench -- --only a,b        some of them, in files of their own: <date>-a-b.md, .json,
+//                                      *.svg, so the day's full report is left as it is
 //
 // The web scenarios run the production build: `npm run build` first.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { markdownTable, type Scenario, type ScenarioReport } from '@/bench/harness/scenario';
 
 /** In the issue's order; each is `bench/scenarios/<id>.ts` exporting `scenario`. */
-const SCENARIO_IDS = ['signup-latency', 'pipeline-throughput', 'outage-recovery', 'fairness', 'backends', 'memory'] as const;
+const SCENARIO_IDS = ['signup-latency', 'pipeline-throughput', 'outage-recovery', 'fairness', 'backends', 'memory', 'capacity'] as const;
 
 interface RunResult {
   scenario: Pick<Scenario, 'id' | 'title'>;
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   const date = new Date().toISOString().slice(0, 10);
+  // Every file of the run starts with this: the date alone for all scenarios, plus their ids for some.
+  const base = only ? `${date}-${SCENARIO_IDS.filter((id) => only.includes(id)).join('-')}` : date;
   const outDir = quick ? join('bench', '.work', 'quick') : join('bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const results: RunResult[] = [];
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
     try {
       const report = await scenario.run({ quick, progress });
       results.push({ scenario, report, seconds: (Date.now() - scenarioStarted) / 1_000 });
-      for (const chart of report.charts) writeFileSync(join(outDir, `${date}-${scenario.id}-${chart.name}.svg`), chart.svg);
+      for (const chart of report.charts) writeFileSync(join(outDir, `${base}-${scenario.id}-${chart.name}.svg`), chart.svg);
       progress(`done in ${((Date.now() - scenarioStarted) / 1_000).toFixed(0)} s`);
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -55,11 +58,11 @@ async function main(): Promise<void> {
 
   const environment = machineDescription();
   writeFileSync(
-    join(outDir, `${date}.json`),
+    join(outDir, `${base}.json`),
     `${JSON.stringify({ date, quick, environment, results: results.map(({ report, ...rest }) => ({ ...rest, targets: report?.targets, data: report?.data })) }, null, 2)}\n`,
   );
-  writeFileSync(join(outDir, `${date}.md`), reportMarkdown(date, quick, environment, results));
-  console.log(`\nreport: ${join(outDir, `${date}.md`)} (${((Date.now() - started) / 1_000).toFixed(0)} s)`);
+  writeFileSync(join(outDir, `${base}.md`), reportMarkdown(date, base, quick, environment, results));
+  console.log(`\nreport: ${join(outDir, `${base}.md`)} (${((Date.now() - started) / 1_000).toFixed(0)} s)`);
 
   const failed = results.filter((result) => result.error);
   if (failed.length > 0) {
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-function reportMarkdown(date: string, quick: boolean, environment: Record<string, string>, results: RunResult[]): string {
+function reportMarkdown(date: string, base: string, quick: boolean, environment: Record<string, string>, results: RunResult[]): string {
   const targets = results.flatMap(({ scenario, report }) =>
     (report?.targets ?? []).map((target) => [
       scenario.title,
@@ -81,7 +84,7 @@ function reportMarkdown(date: string, quick: boolean, environment: Record<string
   );
   const sections = results.map(({ scenario, report, error, seconds }) => {
     const charts = (report?.charts ?? [])
-      .map((chart) => `![${chart.caption}](${date}-${scenario.id}-${chart.name}.svg)`)
+      .map((chart) => `![${chart.caption}](${base}-${scenario.id}-${chart.name}.svg)`)
       .join('\n\n');
     const body = error ? `Could not run:\n\n\`\`\`\n${error}\n\`\`\`` : `${report?.markdown ?? ''}\n\n${charts}`;
     return `## ${scenario.title}\n\n${body.trim()}\n\n_${seconds.toFixed(0)} s._`;

@@ -3,6 +3,7 @@
 // (SCAN walks the whole keyspace, so never point it at a shared one).
 import type { Redis } from 'ioredis';
 import { queuePrefix, QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
+import { infoFields } from '@/bench/harness/valkey-work';
 
 /** INFO memory, as numbers where the value is one. */
 export type MemoryInfo = Record<string, number | string>;
@@ -36,13 +37,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const BATCH = 500;
 
 export async function memoryInfo(connection: Redis): Promise<MemoryInfo> {
-  const info: MemoryInfo = {};
-  for (const line of (await connection.info('memory')).split('\r\n')) {
-    const [key, value] = line.split(':', 2);
-    if (!key || value === undefined || key.startsWith('#')) continue;
-    info[key] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-  }
-  return info;
+  return infoFields(connection, 'memory');
 }
 
 export async function memorySnapshot(connection: Redis): Promise<MemorySnapshot> {

@@ -70,13 +70,22 @@ export async function startWeb(stack: BenchStack, options: AppProcessOptions = {
   return { ...started.process, url, adminPassword };
 }
 
+export interface WorkerProcessOptions extends AppProcessOptions {
+  /** WORKER_QUEUES; all four by default. */
+  queues?: readonly QueueName[];
+  /**
+   * Another entry point run the same way, which must log the same ready line: capacity.ts runs
+   * bench/harness/lifted-limits-worker.ts and bench/harness/noop-worker.ts so.
+   */
+  entry?: string;
+  args?: readonly string[];
+}
+
 /** `node --import tsx workers/main.ts`, serving `queues` (all by default); resolves once it logs it started. */
-export async function startWorkers(
-  stack: BenchStack,
-  options: AppProcessOptions & { queues?: readonly QueueName[] } = {},
-): Promise<AppProcess> {
+export async function startWorkers(stack: BenchStack, options: WorkerProcessOptions = {}): Promise<AppProcess> {
   const name = options.queues ? `workers-${options.queues.join('-')}` : 'workers';
-  const started = launch(stack, name, ['--import', 'tsx', 'workers/main.ts'], options, {
+  const entry = options.entry ?? join('workers', 'main.ts');
+  const started = launch(stack, name, ['--import', 'tsx', entry, ...(options.args ?? [])], options, {
     ...(options.queues ? { WORKER_QUEUES: options.queues.join(',') } : {}),
     // 0: no metrics server, so any number of worker processes can run side by side.
     WORKER_METRICS_PORT: '0',

@@ -3,6 +3,7 @@
 // options drained by plain BullMQ Workers whose processor does nothing.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config, QueueName } from '@/lib/config';
@@ -11,22 +12,16 @@ import { closeQueueSet, createQueueSet, queuePrefix } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { createSignup } from '@/app/_signup/create-signup';
 import { SIGNUP_JOBS } from '@/workers/jobs';
-import type { QueueLimiter } from '@/workers/queue-limiters';
 import { QUEUE_RUNTIME, startWorkers } from '@/workers/start-workers';
 import {
   addInChunks,
   completionTracker,
   inParallel,
+  LIFTED_LIMITER,
   silentLog,
   withinDeadline,
   type QueueTally,
 } from '@/bench/harness/throughput';
-
-/**
- * High enough never to be reached: the scenario measures the machinery, not the providers' quotas
- * (the stack's mocks run unlimited too).
- */
-const LIFTED_LIMITER: QueueLimiter = { max: 100_000, duration: 1_000 };
 
 /** Signups saved at once: about what the web process's pool serves, and no producer timeouts. */
 const SIGNUP_PARALLELISM = 10;
@@ -64,27 +59,16 @@ export interface DrainTarget {
 export async function drainOurs(base: Config, target: DrainTarget): Promise<Drain> {
   const prefix = `ours-${randomUUID().slice(0, 8)}`;
   const config: Config = { ...base, queuePrefix: prefix, workerQueues: [...target.served] };
-  const producer = createProducerConnection(target.url);
-  const queues = createQueueSet(producer, prefix);
   // The worker process's own pool, as in production: the producer's pool stays the web's.
-  const producerDb = createDb(config.databaseUrl, { maxConnections: SIGNUP_PARALLELISM });
   const workerDb: Db = createDb(config.databaseUrl, { maxConnections: config.databasePoolSize });
   const connection = createWorkerConnection(target.url);
   try {
-    // The producer fails fast while disconnected (lib/valkey.ts): let it connect first.
-    if (producer.status !== 'ready') await once(producer, 'ready');
-    const started = performance.now();
-    let dispatched = 0;
-    const indexes = Array.from({ length: target.count }, (_, index) => index);
-    await inParallel(indexes, SIGNUP_PARALLELISM, async (index) => {
-      const outcome = await createSignup(
-        { name: `Bench User ${index}`, email: `${prefix}-${index}@example.test`, workspace: 'bench' },
-        // Three days, as in production: the follow-up stays in PostgreSQL's outbox, not in Valkey.
-        { db: producerDb, queues, followUpDelayMs: 3 * 24 * 60 * 60 * 1_000 },
-      );
-      if (outcome.status === 'created' && outcome.dispatched) dispatched += 1;
+    const { dispatched, enqueueMs } = await enqueueSignups({
+      url: target.url,
+      databaseUrl: config.databaseUrl,
+      prefix,
+      count: target.count,
     });
-    const enqueueMs = performance.now() - started;
     if (dispatched < target.count) target.progress(`${target.count - dispatched} signups were left to the outbox (not counted)`);
     target.progress(`ours: ${dispatched} signups saved and dispatched in ${(enqueueMs / 1_000).toFixed(1)} s; workers start`);
 
@@ -111,9 +95,55 @@ export async function drainOurs(base: Config, target: DrainTarget): Promise<Drai
     }
   } finally {
     connection.disconnect();
+    await workerDb.$disconnect();
+  }
+}
+
+/**
+ * The web's side of a backlog: `count` signups through the real producer (createSignup: the user
+ * and its outbox rows in one transaction, then the four jobs to Valkey) on `prefix`, a few at a
+ * time, or paced. Jobs added to a paused queue wait there, which is how capacity.ts holds a
+ * backlog back until its worker processes are up.
+ */
+export async function enqueueSignups({
+  url,
+  databaseUrl,
+  prefix,
+  count,
+  perSecond,
+}: {
+  url: string;
+  databaseUrl: string;
+  prefix: string;
+  count: number;
+  /** Paced at this rate, signup n starting n ÷ rate seconds in; as fast as they go when unset. */
+  perSecond?: number;
+}): Promise<{ dispatched: number; enqueueMs: number }> {
+  const producer = createProducerConnection(url);
+  const queues = createQueueSet(producer, prefix);
+  const db = createDb(databaseUrl, { maxConnections: SIGNUP_PARALLELISM });
+  try {
+    // The producer fails fast while disconnected (lib/valkey.ts): let it connect first.
+    if (producer.status !== 'ready') await once(producer, 'ready');
+    const started = performance.now();
+    let dispatched = 0;
+    // Addresses unique to this call: a second backlog on the same prefix must not be duplicates.
+    const batch = randomUUID().slice(0, 8);
+    const indexes = Array.from({ length: count }, (_, index) => index);
+    await inParallel(indexes, SIGNUP_PARALLELISM, async (index) => {
+      if (perSecond) await sleep(Math.max(0, started + (index * 1_000) / perSecond - performance.now()));
+      const outcome = await createSignup(
+        { name: `Bench User ${index}`, email: `${prefix}-${batch}-${index}@example.test`, workspace: 'bench' },
+        // Three days, as in production: the follow-up stays in PostgreSQL's outbox, not in Valkey.
+        { db, queues, followUpDelayMs: 3 * 24 * 60 * 60 * 1_000 },
+      );
+      if (outcome.status === 'created' && outcome.dispatched) dispatched += 1;
+    });
+    return { dispatched, enqueueMs: performance.now() - started };
+  } finally {
     await closeQueueSet(queues);
     producer.disconnect();
-    await Promise.all([producerDb.$disconnect(), workerDb.$disconnect()]);
+    await db.$disconnect();
   }
 }
 
@@ -133,16 +163,7 @@ export async function drainNoOp(target: DrainTarget): Promise<Drain> {
   const workers: Worker[] = [];
   try {
     let enqueueMs = 0;
-    for (const queue of queues) {
-      const contract = SIGNUP_JOBS.find((job) => job.queue === queue.name);
-      if (!contract) throw new Error(`no signup job on queue ${queue.name}`);
-      const jobs = Array.from({ length: target.count }, () => ({
-        name: contract.name,
-        data: { userId: randomUUID() },
-        opts: contract.options,
-      }));
-      enqueueMs += await addInChunks(queue, jobs);
-    }
+    for (const queue of queues) enqueueMs += await addInChunks(queue, noOpJobs(queue.name, target.count));
     target.progress(`no-op: ${target.count * queues.length} jobs added in ${(enqueueMs / 1_000).toFixed(1)} s; workers start`);
 
     const expected = Object.fromEntries(target.served.map((queue) => [queue, target.count]));
@@ -167,6 +188,13 @@ export async function drainNoOp(target: DrainTarget): Promise<Drain> {
     await withinDeadline(Promise.all(queues.map((queue) => queue.close())), CLOSE_DEADLINE_MS);
     connection.disconnect();
   }
+}
+
+/** Jobs shaped like the signup's job on `queue`: its name, an id-only payload, its options. */
+export function noOpJobs(queue: string, count: number) {
+  const contract = SIGNUP_JOBS.find((job) => job.queue === queue);
+  if (!contract) throw new Error(`no signup job on queue ${queue}`);
+  return Array.from({ length: count }, () => ({ name: contract.name, data: { userId: randomUUID() }, opts: contract.options }));
 }
 
 function drainOf(

@@ -1,9 +1,16 @@
 // What the throughput scenarios share: counting jobs to their end per queue as workers report them,
 // rates with their units, adding a backlog in bounded chunks, and closing with a deadline.
 import type { Logger } from '@/lib/log';
+import type { QueueLimiter } from '@/workers/queue-limiters';
 
 /** addBulk per round trip: a few hundred kilobytes per command, never a multi-second one. */
 export const ADD_BULK_CHUNK = 1_000;
+
+/**
+ * High enough never to be reached: the throughput scenarios measure the machinery, not the
+ * providers' quotas (their stacks run the mocks unlimited too).
+ */
+export const LIFTED_LIMITER: QueueLimiter = { max: 100_000, duration: 1_000 };
 
 /** Workers under measurement log nothing: 8,000 lines to the terminal would be measured too. */
 export const silentLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
