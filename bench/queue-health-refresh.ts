@@ -17,6 +17,7 @@ import { createDb } from '@/lib/db';
 import { queueHealth, type QueueHealthDeps } from '@/lib/queue-health';
 import { closeQueueSet, createQueueSet, queuePrefix, QUEUE_NAMES } from '@/lib/queues';
 import { createProducerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
+import { valkeyCounters } from '@/bench/harness/valkey-work';
 import { applyMigrations } from '@/prisma/migrate';
 import type { CircuitBreaker } from '@/workers/circuit-breaker';
 import { SIGNUP_JOBS } from '@/workers/jobs';
@@ -169,12 +170,10 @@ async function fill(connection: Redis, prefix: string, jobs: number): Promise<Ro
   return { waiting, delayed, completed: finished - failed, failed };
 }
 
-/** Calls per command since the server started, from INFO commandstats (counts commands run inside scripts too). */
+/** Calls per command since the server started (commands run inside scripts counted too). */
 async function commandStats(connection: Redis): Promise<Map<string, number>> {
-  const info = await connection.info('commandstats');
-  const stats = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1] ?? '', Number(match[2]));
-  return stats;
+  const { commands } = await valkeyCounters(connection);
+  return new Map(Object.entries(commands).map(([command, { calls }]) => [command, calls]));
 }
 
 /**
