@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { testDatabaseUrl } from './tests/helpers/test-database-url.ts';
@@ -11,11 +12,20 @@ export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'e2e/**', '.next/**'],
-    globalSetup: ['tests/global-setup.ts'],
-    env: { NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), ADMIN_PASSWORD: 'test-admin-password' },
+    // Each worker process gets its own database under this one (tests/setup-database.ts).
+    setupFiles: ['tests/setup-database.ts'],
+    env: {
+      NODE_ENV: 'test',
+      TEST_DATABASE_BASE_URL: testDatabaseUrl(),
+      DATABASE_URL: testDatabaseUrl(),
+      ADMIN_PASSWORD: 'test-admin-password',
+    },
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Each file starts its own mocks and queue prefix, so files run in parallel safely.
+    // Each file starts its own mocks and queue prefix, and each worker has its own database, so files
+    // run in parallel safely. Most of a file's time is spent waiting on workers, backoffs and locks,
+    // not on a core: two at once even where vitest's default (cores − 1) would give one.
     pool: 'forks',
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -94,22 +94,21 @@ describe(`with workspace A's ${BACKLOG} invitations draining`, () => {
     workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
   }, 60_000);
 
-  it("sends workspace B's one invitation within seconds, not behind A's backlog", async () => {
+  // How soon, in seconds, is the benchmark's to say (bench/scenarios/fairness.ts); here, what B's job
+  // finished ahead of: A's progress when it did is measured in A's own jobs, so a busy machine slows
+  // both sides alike.
+  it("sends workspace B's one invitation before a tenth of A's backlog is sent", async () => {
     const [invitationId] = await invite(workspace('b'), 1);
-    const job = await completedJob(sendInviteEmail.jobId({ invitationId: invitationId as string }));
+    await completedJob(sendInviteEmail.jobId({ invitationId: invitationId as string }));
 
-    const latencyMs = (job.finishedOn ?? 0) - job.timestamp;
-    const aDone = await invitationsSent(backlog);
-    expect(latencyMs).toBeLessThan(5_000);
     // Without pacing B's job would sit behind all 5,000 (over a minute at 80 emails/s).
-    expect(aDone).toBeLessThan(BACKLOG * 0.1);
+    expect(await invitationsSent(backlog)).toBeLessThan(BACKLOG * 0.1);
   }, 30_000);
 
-  it("sends a workspace B signup's welcome email within seconds", async () => {
+  it("sends a workspace B signup's welcome email before a fifth of A's backlog is sent", async () => {
     const userId = await stack.signUp();
-    const job = await completedJob(sendWelcomeEmail.jobId({ userId }));
+    await completedJob(sendWelcomeEmail.jobId({ userId }));
 
-    expect((job.finishedOn ?? 0) - job.timestamp).toBeLessThan(5_000);
     expect(await invitationsSent(backlog)).toBeLessThan(BACKLOG * 0.2);
   }, 30_000);
 
