@@ -63,7 +63,7 @@ export const scenario: Scenario = {
   title: 'Backends: Valkey 8, Redis 7 and PostgreSQL under BullMQ',
   async run({ quick, progress }) {
     const jobs = quick ? 300 : 10_000;
-    const durationMs = quick ? 2_000 : 20_000;
+    const durationMs = quick ? 1_000 : 20_000;
     const deadlineMs = quick ? 20_000 : 600_000;
     const runs: Run[] = [];
     const backends = new Map<Run, QueueBackend>();

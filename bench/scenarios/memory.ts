@@ -19,12 +19,12 @@ const TARGET_WORKER_MB = 150;
 const FLAT_WITHIN = 0.1;
 /**
  * Full: the issue's five minutes, sampled every 5 s, windows of a minute. Quick checks the harness
- * only; 6 s, since on 2 cores the web answers slower than 100/s while the worker runs, the load
+ * only; 3 s, since on 2 cores the web answers slower than 100/s while the worker runs, the load
  * stretches, and quick has ~15 s of CI's budget.
  */
 const SIZES = {
   full: { seconds: 300, sampleEveryMs: 5_000, windowSeconds: 60 },
-  quick: { seconds: 6, sampleEveryMs: 1_000, windowSeconds: 2 },
+  quick: { seconds: 3, sampleEveryMs: 500, windowSeconds: 1 },
 };
 type Size = (typeof SIZES)['full'];
 const MB = 2 ** 20;
