@@ -19,6 +19,6 @@ export async function register(): Promise<void> {
       process.exit(1);
     }
     const { startTracing } = await import('@/lib/tracing');
-    startTracing('signup-web', settings.otlpEndpoint);
+    await startTracing('signup-web', settings.otlpEndpoint);
   }
 }

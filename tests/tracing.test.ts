@@ -1,10 +1,12 @@
 // One trace from the signup request, through the job, to the provider call: BullMQ carries the
 // trace context inside the job (bullmq-otel), so the worker's span continues the request's trace.
+import { createRequire } from 'node:module';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
+import { startTracing } from '@/lib/tracing';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
@@ -64,5 +66,14 @@ describe('tracing', () => {
     // No personal data in span attributes.
     const text = JSON.stringify(spans.map((span) => span.attributes));
     expect(text).not.toMatch(/@example\.test/);
+  });
+});
+
+describe('tracing without an OTLP endpoint', () => {
+  it('registers nothing and leaves the OpenTelemetry SDK unloaded', async () => {
+    expect(await startTracing('signup-test', undefined)).toBeUndefined();
+    // The SDK is CommonJS, so each of its files that was loaded, by import or require, is in this cache.
+    const sdkFiles = Object.keys(createRequire(import.meta.url).cache).filter((file) => file.includes('/@opentelemetry/sdk-node/'));
+    expect(sdkFiles).toEqual([]);
   });
 });

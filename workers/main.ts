@@ -18,7 +18,7 @@ import { startWorkers } from '@/workers/start-workers';
 
 const settings = config();
 // First, so the clients created below are traced.
-const tracing = startTracing('signup-workers', settings.otlpEndpoint);
+const tracing = await startTracing('signup-workers', settings.otlpEndpoint);
 const log = createLogger('worker');
 const db = createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
 

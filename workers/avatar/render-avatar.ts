@@ -2,7 +2,6 @@
 // SVG and rasterised to a 256×256 PNG by sharp (libvips). Deterministic: the same user always gets
 // the same bytes, so a retried upload carries an identical body under the same idempotency key.
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
 
 const GRID = 5;
 const SIZE = 256;
@@ -30,5 +29,9 @@ export function identiconSvg(seed: string): string {
 }
 
 export async function renderAvatarPng(seed: string): Promise<Buffer> {
+  // Imported on first render, so libvips (10 MB of RSS measured) is loaded only where avatars are
+  // rendered, the avatar sandbox and the synchronous baseline, and not in a worker process, which
+  // reaches this module through the job definitions but hands every avatar to its sandbox.
+  const { default: sharp } = await import('sharp');
   return sharp(Buffer.from(identiconSvg(seed))).png({ compressionLevel: 9 }).toBuffer();
 }
