@@ -3,7 +3,7 @@
 // needs (its own valkey-server, database, mock providers, web and worker processes).
 //
 //   npm run bench                      all seven, full size: bench/results/<date>.md, .json, *.svg
-//   npm run bench -- --quick           all seven at a tiny size in under three minutes, written under
+//   npm run bench -- --quick           all seven at a tiny size in under two minutes, written under
 //                                      bench/.work/quick/ (CI runs this to keep the harness working)
 //   npm run bench -- --only a,b        some of them, in files of their own: <date>-a-b.md, .json,
 //                                      *.svg, so the day's full report is left as it is
