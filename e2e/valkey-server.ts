@@ -61,7 +61,10 @@ function serverBinary(): string {
   }
 }
 
-/** One inline PING: `ready` on +PONG, `busy` on anything else (LOADING), `refused` when nothing listens. */
+/**
+ * One inline PING: `ready` on +PONG, `busy` on anything else (LOADING, or a server that accepts and
+ * then closes the connection while it shuts down), `refused` when nothing listens.
+ */
 function ping(port: number): Promise<'ready' | 'busy' | 'refused'> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
@@ -72,6 +75,9 @@ function ping(port: number): Promise<'ready' | 'busy' | 'refused'> {
       socket.end();
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? 'refused' : 'busy'));
+    // Closed with no answer and no error: without this the promise never settled, and a stop
+    // that caught Valkey mid-shutdown waited forever (CI's valkey-outage spec timed out so).
+    socket.once('close', () => resolve('busy'));
   });
 }
 
