@@ -433,9 +433,9 @@ describe('when Valkey is down', () => {
     const rows = pending.map((row) => ({ ...row, queue: 'email', payload: row.payload as Record<string, unknown> }) as OutboxRow);
     // As the relay would, again until it succeeds: the first command after a reconnect may still
     // miss the producer's 500 ms timeout on a busy machine, and a repeated dispatch adds nothing.
-    await waitFor(() => dispatchNow(outage.db, outage.queues, rows), { what: 'a dispatch once Valkey is back' });
+    await waitFor(() => dispatchNow(outage.db, outage.queues, rows), { what: 'a dispatch once Valkey is back', timeoutMs: 25_000 });
     for (const row of rows) expect((await outage.queues.email.getJob(row.jobId))?.name).toBe(sendInviteEmail.name);
-  });
+  }, 40_000);
 });
 
 describe('the admin invite form (server action)', () => {
