@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { testDatabaseUrl } from './tests/helpers/test-database-url.ts';
 
+const testDatabase = testDatabaseUrl();
+
 export default defineConfig({
   resolve: {
     tsconfigPaths: true,
@@ -15,16 +17,17 @@ export default defineConfig({
     setupFiles: ['tests/setup-database.ts'],
     env: {
       NODE_ENV: 'test',
-      TEST_DATABASE_BASE_URL: testDatabaseUrl(),
-      DATABASE_URL: testDatabaseUrl(),
+      TEST_DATABASE_BASE_URL: testDatabase,
+      DATABASE_URL: testDatabase,
       ADMIN_PASSWORD: 'test-admin-password',
     },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each file starts its own mocks and queue prefix, and each worker has its own database, so files
     // run in parallel safely (vitest's default: cores − 1 at once). Two at once on a two-core machine
-    // took npm test from ~365 s to ~185 s, but the timing-sensitive outage tests failed more often
-    // there, so CI keeps the default and runs its two extra integration suites side by side instead.
+    // took npm test from ~365 s to ~185 s, but one CI run then lost a Valkey-outage test's dispatch
+    // for 15 s, unexplained, so CI keeps the default and runs its two extra integration suites side
+    // by side instead.
     pool: 'forks',
   },
 });

@@ -12,7 +12,7 @@ import type { InviteFormState } from '@/app/_workspaces/invite-form';
 import { MAX_INVITES, MAX_LISTED_OFFENDERS, REPEATED_ENTRY } from '@/app/_workspaces/invite-input';
 import { handleInviteRequest, MAX_INVITE_BODY_BYTES, type InviteRequestDeps } from '@/app/_workspaces/invite-request';
 import { createDb } from '@/lib/db';
-import { dispatchNow, toOutboxRow, type OutboxRow } from '@/lib/outbox';
+import { dispatchNow, toOutboxRow } from '@/lib/outbox';
 import { EMAIL_PRIORITY } from '@/workers/email/email-priorities';
 import { sendInviteEmail } from '@/workers/email/send-invite-email.contract';
 import { adminRequest, basicAuth } from '@/tests/helpers/admin-request';
@@ -430,7 +430,7 @@ describe('when Valkey is down', () => {
     // What the relay does with them once Valkey is back.
     await valkey.start();
     await waitFor(() => outage.producer.status === 'ready', { what: 'producer reconnect' });
-    const rows = pending.map((row) => ({ ...row, queue: 'email', payload: row.payload as Record<string, unknown> }) as OutboxRow);
+    const rows = pending.map(toOutboxRow);
     // As the relay would, again until it succeeds: the first command after a reconnect may still
     // miss the producer's 500 ms timeout on a busy machine, and a repeated dispatch adds nothing.
     await waitFor(() => dispatchNow(outage.db, outage.queues, rows), { what: 'a dispatch once Valkey is back', timeoutMs: 25_000 });
