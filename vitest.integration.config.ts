@@ -9,7 +9,7 @@ import base from './vitest.config';
 
 /** Left out, each for a reason; everything else that talks to the configured Valkey runs. */
 const LEFT_OUT: Record<string, string> = {
-  // 75 s of one provider outage; the breaker's Valkey state is covered by workers/circuit-breaker.test.ts.
+  // 75 s of one provider outage; the breaker's Valkey state is covered by lib/circuit-breaker.test.ts.
   'tests/circuit-breaker-outage.test.ts': 'slow, and its Valkey use is covered elsewhere',
   // Starts its own six-node cluster whatever the suite is pointed at.
   'tests/valkey-cluster-failover.test.ts': 'brings its own cluster',

@@ -19,9 +19,9 @@ import { closeQueueSet, createQueueSet, queuePrefix, QUEUE_NAMES } from '@/lib/q
 import { createProducerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
 import { valkeyCounters } from '@/bench/harness/valkey-work';
 import { applyMigrations } from '@/prisma/migrate';
-import type { CircuitBreaker } from '@/workers/circuit-breaker';
-import { SIGNUP_JOBS } from '@/workers/jobs';
-import { providerBreaker } from '@/workers/provider-breaker';
+import type { CircuitBreaker } from '@/lib/circuit-breaker';
+import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
+import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { createTempDatabase } from '@/tests/helpers/db-temp-database';
 import { quietLog, waitFor } from '@/tests/helpers/test-stack';
 import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-process';

@@ -109,7 +109,7 @@ const envSchema = z
     ALERT_WINDOW_MS: z.coerce.number().int().min(100).default(30_000),
     // Replays enter the queue at most this fast, per replay request, like SQS redrive velocity.
     REPLAY_PER_SECOND: z.coerce.number().positive().default(10),
-    // How often the reconciler compares PostgreSQL with the queues (workers/reconciler.ts); 0 turns
+    // How often the reconciler compares PostgreSQL with the queues (workers/maintenance/reconciler.ts); 0 turns
     // it off, for processes that share a database with others' queues (the test suite's workers).
     RECONCILE_EVERY_MS: z.coerce.number().int().min(0).default(60_000),
     // Where traces go (OTLP over HTTP, e.g. http://otel-collector:4318); unset: no tracing.
@@ -117,7 +117,7 @@ const envSchema = z
     // When set, /api/metrics and the workers' /metrics answer only `Authorization: Bearer <token>`;
     // when unset they answer anyone, so they must then be reachable only from inside the network.
     METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16, 'at least 16 characters').optional()),
-    // Where a worker process serves its own /metrics (workers/metrics-server.ts); 0 turns it off.
+    // Where a worker process serves its own /metrics (workers/runtime/metrics-server.ts); 0 turns it off.
     // 9464 is OpenTelemetry's Prometheus exporter default, a port operators already expect. Several
     // worker processes on one host need one port each (each compose container has its own network).
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),

@@ -9,7 +9,7 @@ import type { Db } from '@/lib/db';
 import { Prisma } from '@/lib/generated/prisma/client';
 import type { QueueName, QueueSet } from '@/lib/queues';
 import { QUEUE_NAMES } from '@/lib/queues';
-import { jobContract } from '@/workers/jobs';
+import { jobContract } from '@/workers/jobs/job-contracts';
 
 export interface DeadLetterFilter {
   queue?: QueueName;

@@ -1,7 +1,7 @@
 // Every Prometheus metric the app exports, defined once, and the scrape endpoint's logic. Each
 // process has one registry (metrics()); tests build their own with createMetrics(). The web process
 // serves its registry at GET /api/metrics together with the queues' state, read from Valkey at
-// scrape time; each worker process serves its own on WORKER_METRICS_PORT (workers/metrics-server.ts).
+// scrape time; each worker process serves its own on WORKER_METRICS_PORT (workers/runtime/metrics-server.ts).
 //
 // Labels carry only small fixed sets: queue and job names, providers, outcomes, status codes.
 // Never a user id, an email or a job id: each new label value is a new time series, kept forever.
@@ -16,8 +16,8 @@ import type { Valkey } from '@/lib/valkey';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
-import { CircuitBreaker } from '@/workers/circuit-breaker';
-import { SIGNUP_JOBS } from '@/workers/jobs';
+import { CircuitBreaker } from '@/lib/circuit-breaker';
+import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 import { ProviderError } from '@/workers/providers/provider-errors';
 
 // A worker picks a job up within milliseconds when idle; a backlog, an open breaker or a rate limit
@@ -202,7 +202,7 @@ function sha256(text: string): Buffer {
 /** What the web process reads from Valkey at scrape time. */
 export interface QueueStateSources {
   queues: QueueSet;
-  /** Holds the breakers' keys (workers/circuit-breaker.ts). */
+  /** Holds the breakers' keys (lib/circuit-breaker.ts). */
   valkey: Valkey;
   /** QUEUE_PREFIX, the breakers' key prefix. */
   keyPrefix: string;

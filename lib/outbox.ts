@@ -9,8 +9,8 @@ import { Prisma } from '@/lib/generated/prisma/client';
 import { metrics } from '@/lib/metrics';
 import type { QueueName, QueueSet } from '@/lib/queues';
 import { reserveTenantSlots } from '@/lib/tenant-pacer';
-import type { OutboxEntry } from '@/workers/define-job';
-import { jobContract } from '@/workers/jobs';
+import type { OutboxEntry } from '@/workers/jobs/define-job';
+import { jobContract } from '@/workers/jobs/job-contracts';
 import { jobIntervalMs } from '@/workers/queue-limiters';
 
 export interface OutboxRow extends OutboxEntry {

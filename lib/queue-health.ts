@@ -24,8 +24,8 @@ import type { Job, Metrics, Queue } from 'bullmq';
 import type { Db } from '@/lib/db';
 import { QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
-import type { BreakerSnapshot } from '@/workers/circuit-breaker';
-import { SIGNUP_JOBS } from '@/workers/jobs';
+import type { BreakerSnapshot } from '@/lib/circuit-breaker';
+import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 
 export type Verdict = 'healthy' | 'degraded' | 'failing';
 export interface LatencySummary { p50: number; p95: number; samples: number }
@@ -64,7 +64,7 @@ export interface QueueHealthReport {
 export interface QueueHealthDeps {
   db: Db;
   queues: QueueSet;
-  /** CircuitBreaker (workers/provider-breaker.ts) or anything with its snapshot. */
+  /** CircuitBreaker (workers/resilience/provider-breaker.ts) or anything with its snapshot. */
   breakers: Readonly<Record<QueueName, { snapshot(now?: number): Promise<BreakerSnapshot> }>>;
 }
 

@@ -7,7 +7,7 @@ import {
   type DeadLetterDeps,
 } from '@/app/_admin/dead-letter-requests';
 import { insertUser, newToken } from '@/app/_signup/create-signup';
-import { syncCrmContact } from '@/workers/jobs';
+import { syncCrmContact } from '@/workers/jobs/job-contracts';
 import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';
 import { startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 

@@ -16,8 +16,8 @@ import {
 } from '@/app/_admin/queue-health-requests';
 import type { QueueHealthReport } from '@/lib/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
-import type { CircuitBreaker } from '@/workers/circuit-breaker';
-import { providerBreaker } from '@/workers/provider-breaker';
+import type { CircuitBreaker } from '@/lib/circuit-breaker';
+import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';
 import { quietLog, startTestStack, type TestStack } from '@/tests/helpers/test-stack';
 

@@ -9,7 +9,7 @@ import { createSignup } from '@/app/_signup/create-signup';
 import { metrics } from '@/lib/metrics';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
-import { generateAvatar, sendGettingStartedEmail, sendWelcomeEmail, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { generateAvatar, sendGettingStartedEmail, sendWelcomeEmail, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess } from '@/tests/helpers/valkey-process';
 

@@ -3,8 +3,8 @@
 // and all 500 complete once it is back, each applied once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken } from '@/app/_signup/create-signup';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
-import { syncCrmContact } from '@/workers/jobs';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
+import { syncCrmContact } from '@/workers/jobs/job-contracts';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 const JOBS = 500;

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@/lib/config';
 import { createMetrics } from '@/lib/metrics';
 import nextConfig from '@/next.config';
-import { startMetricsServer } from '@/workers/metrics-server';
+import { startMetricsServer } from '@/workers/runtime/metrics-server';
 import {
   commandOf,
   configKeys,

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken } from '@/app/_signup/create-signup';
 import { createDb, type Db } from '@/lib/db';
-import { trackSignupEvent } from '@/workers/jobs';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 const POOL = 3;

@@ -11,7 +11,7 @@ import {
   startDeadLetterAlerts,
   type DeadLetterAlert,
   type DeadLetterAlertDeps,
-} from '@/workers/dead-letter-alerts';
+} from '@/workers/loops/dead-letter-alerts';
 import { TransientProviderError } from '@/workers/providers/provider-errors';
 import { quietLog, startTestStack, waitFor, type InspectedEffect, type TestStack } from '@/tests/helpers/test-stack';
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertUser, newToken } from '@/app/_signup/create-signup';
 import { replayDeadLetters } from '@/lib/dead-letters';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
-import { generateAvatar, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
+import { generateAvatar, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 describe('failure handling', () => {

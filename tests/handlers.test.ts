@@ -2,10 +2,10 @@
 // often the job runs, and its failures sorted by the provider error taxonomy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignup } from '@/app/_signup/create-signup';
-import { createHandlerContext, type HandlerContext } from '@/workers/handler-context';
-import { JOB_DEFINITIONS } from '@/workers/handlers';
-import { generateAvatar, sendWelcomeEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
-import { processJob } from '@/workers/process-job';
+import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
+import { JOB_DEFINITIONS } from '@/workers/jobs/job-handlers';
+import { generateAvatar, sendWelcomeEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { processJob } from '@/workers/runtime/process-job';
 import { PermanentProviderError, RateLimitedProviderError, TransientProviderError } from '@/workers/providers/provider-errors';
 import { startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 import { UnrecoverableError } from 'bullmq';

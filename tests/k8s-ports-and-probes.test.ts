@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/config';
 import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
-import type { MetricsServer } from '@/workers/metrics-server';
+import type { MetricsServer } from '@/workers/runtime/metrics-server';
 import {
   appFileServing,
   declaredPorts,

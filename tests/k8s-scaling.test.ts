@@ -8,8 +8,8 @@ import { Queue, type IQueueBackend } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/config';
 import { createMetrics } from '@/lib/metrics';
-import type { MetricsServer } from '@/workers/metrics-server';
-import { QUEUE_RUNTIME } from '@/workers/start-workers';
+import type { MetricsServer } from '@/workers/runtime/metrics-server';
+import { QUEUE_RUNTIME } from '@/workers/runtime/start-workers';
 import { readRepoFile } from './helpers/container-files';
 import {
   budgets,
@@ -183,7 +183,7 @@ describe('infra/k8s', () => {
 
     it("keep PostgreSQL's connections within its default max_connections at every Deployment's largest scale", () => {
       // Each avatar render runs in a sandboxed child with a pool of its own.
-      const sandboxSource = readRepoFile('workers/avatar/generate-avatar.sandbox.ts');
+      const sandboxSource = readRepoFile('workers/jobs/avatar/generate-avatar.sandbox.ts');
       const sandboxPool = Number(/maxConnections: (\d+)/.exec(sandboxSource)?.[1]);
       expect(sandboxPool).toBeGreaterThan(0);
       // The web's pool is lib/db.ts's db(): it must be sized by the DATABASE_POOL_SIZE counted below.

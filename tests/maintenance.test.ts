@@ -15,8 +15,8 @@ import type { Config } from '@/lib/config';
 import type { Db, Prisma } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { queuePrefix } from '@/lib/queues';
-import { sendDeadLetterDigest, type DeadLetterDigest, type DeadLetterDigestDeps } from '@/workers/dead-letter-digest';
-import { trackSignupEvent } from '@/workers/jobs';
+import { sendDeadLetterDigest, type DeadLetterDigest, type DeadLetterDigestDeps } from '@/workers/maintenance/dead-letter-digest';
+import { trackSignupEvent } from '@/workers/jobs/job-contracts';
 import {
   DIGEST_PATTERN,
   MAINTENANCE_QUEUE,
@@ -25,9 +25,9 @@ import {
   maintenanceQueuePrefix,
   startMaintenance,
   type MaintenanceSettings,
-} from '@/workers/maintenance';
-import { RECONCILE_DEFAULTS, type ReconcileOptions } from '@/workers/reconciler';
-import { DISPATCHED_ROW_MAX_AGE_MS, sweepRetention } from '@/workers/retention-sweep';
+} from '@/workers/maintenance/maintenance-queue';
+import { RECONCILE_DEFAULTS, type ReconcileOptions } from '@/workers/maintenance/reconciler';
+import { DISPATCHED_ROW_MAX_AGE_MS, sweepRetention } from '@/workers/maintenance/retention-sweep';
 import { quietLog, startTestStack, waitFor, type InspectedEffect, type TestStack } from '@/tests/helpers/test-stack';
 
 const HOUR_MS = 60 * 60 * 1_000;

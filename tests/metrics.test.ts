@@ -9,11 +9,11 @@ import { collectQueueState, createMetrics, exposition, handleMetricsRequest, met
 import { dispatchNow } from '@/lib/outbox';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
-import { SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs';
-import { startMetricsServer } from '@/workers/metrics-server';
-import { providerBreaker } from '@/workers/provider-breaker';
-import { reconcileOnce } from '@/workers/reconciler';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { startMetricsServer } from '@/workers/runtime/metrics-server';
+import { providerBreaker } from '@/workers/resilience/provider-breaker';
+import { reconcileOnce } from '@/workers/maintenance/reconciler';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';

@@ -4,10 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest, type SignupDeps } from '@/app/_signup/signup-request';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { DISPATCH_HORIZON_MS, enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
-import { sendGettingStartedEmail } from '@/workers/jobs';
+import { sendGettingStartedEmail } from '@/workers/jobs/job-contracts';
 import { closeQueueSet, createQueueSet, QUEUE_NAMES } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
-import { startOutboxRelay } from '@/workers/outbox-relay';
+import { startOutboxRelay } from '@/workers/loops/outbox-relay';
 import { jobCounts, quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-process';
 

@@ -3,8 +3,8 @@
 // queue's, its 429s back the queue off for Retry-After without spending any job's attempts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newToken } from '@/app/_signup/create-signup';
-import { syncCrmContact } from '@/workers/jobs';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { syncCrmContact } from '@/workers/jobs/job-contracts';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;

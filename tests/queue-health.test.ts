@@ -9,10 +9,10 @@ import { queueHealth, type QueueHealth, type QueueHealthDeps, type QueueHealthRe
 import { closeQueueSet, createQueueSet, QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { applyMigrations } from '@/prisma/migrate';
-import { CircuitBreaker } from '@/workers/circuit-breaker';
-import { sendWelcomeEmail, syncCrmContact } from '@/workers/jobs';
-import { providerBreaker } from '@/workers/provider-breaker';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { CircuitBreaker } from '@/lib/circuit-breaker';
+import { sendWelcomeEmail, syncCrmContact } from '@/workers/jobs/job-contracts';
+import { providerBreaker } from '@/workers/resilience/provider-breaker';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { createTempDatabase, type TempDatabase } from '@/tests/helpers/db-temp-database';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess } from '@/tests/helpers/valkey-process';

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/queues';
 import { unlinkMatching } from '@/lib/valkey';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
-import { outboxEntry } from '@/workers/define-job';
-import { sendGettingStartedEmail, sendInviteEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs';
-import { MAINTENANCE_QUEUE, MAINTENANCE_TASKS, maintenanceQueuePrefix, startMaintenance } from '@/workers/maintenance';
-import { reconcileOnce } from '@/workers/reconciler';
-import { startWorkers } from '@/workers/start-workers';
+import { outboxEntry } from '@/workers/jobs/define-job';
+import { sendGettingStartedEmail, sendInviteEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { MAINTENANCE_QUEUE, MAINTENANCE_TASKS, maintenanceQueuePrefix, startMaintenance } from '@/workers/maintenance/maintenance-queue';
+import { reconcileOnce } from '@/workers/maintenance/reconciler';
+import { startWorkers } from '@/workers/runtime/start-workers';
 import { backdate, MARGIN_MS } from '@/tests/helpers/reconcile-window';
 import { jobCounts, quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest, MAX_BODY_BYTES, type SignupDeps } from '@/app/_signup/signup-request';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs';
+import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 import { jobCounts, quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;

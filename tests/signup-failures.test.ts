@@ -8,7 +8,7 @@ import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { createDb, type Db } from '@/lib/db';
-import { createHandlerContext, type HandlerContext } from '@/workers/handler-context';
+import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
 import { quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;

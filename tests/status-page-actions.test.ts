@@ -18,7 +18,7 @@ import { signupStatus } from '@/app/_signup/signup-status';
 import { createDb, type Db } from '@/lib/db';
 import { closeQueueSet, createQueueSet, queuePrefix, type QueueSet } from '@/lib/queues';
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
-import { EMAIL_PRIORITY } from '@/workers/email/email-priorities';
+import { EMAIL_PRIORITY } from '@/workers/jobs/email/email-priorities';
 import {
   generateAvatar,
   sendGettingStartedEmail,
@@ -26,8 +26,8 @@ import {
   sendVerificationEmail,
   sendWelcomeEmail,
   trackSignupEvent,
-} from '@/workers/jobs';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+} from '@/workers/jobs/job-contracts';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-process';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { startTracing } from '@/lib/tracing';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 const exporter = new InMemorySpanExporter();

@@ -2,8 +2,8 @@
 // the job again, applying the effect once), and one asked to stop finishes or hands back its jobs.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
-import { generateAvatar, syncCrmContact } from '@/workers/jobs';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
+import { generateAvatar, syncCrmContact } from '@/workers/jobs/job-contracts';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess } from '@/tests/helpers/valkey-process';
 import { startWorkerProcess } from '@/tests/helpers/worker-process';

@@ -2,8 +2,8 @@
 // queues, BullMQ Workers (the avatar one in its sandboxed child process) run the handlers against
 // the mock providers, and provider failures are retried until the effect is applied once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers, type RunningWorkers } from '@/workers/start-workers';
-import { syncCrmContact, trackSignupEvent } from '@/workers/jobs';
+import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
+import { syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;

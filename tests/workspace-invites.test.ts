@@ -13,8 +13,8 @@ import { MAX_INVITES, MAX_LISTED_OFFENDERS, REPEATED_ENTRY } from '@/app/_worksp
 import { handleInviteRequest, MAX_INVITE_BODY_BYTES, type InviteRequestDeps } from '@/app/_workspaces/invite-request';
 import { createDb } from '@/lib/db';
 import { dispatchNow, toOutboxRow } from '@/lib/outbox';
-import { EMAIL_PRIORITY } from '@/workers/email/email-priorities';
-import { sendInviteEmail } from '@/workers/email/send-invite-email.contract';
+import { EMAIL_PRIORITY } from '@/workers/jobs/email/email-priorities';
+import { sendInviteEmail } from '@/workers/jobs/email/send-invite-email.contract';
 import { adminRequest, basicAuth } from '@/tests/helpers/admin-request';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 import { startValkeyProcess, type ValkeyProcess } from '@/tests/helpers/valkey-process';

@@ -10,11 +10,11 @@ import { startTracing } from '@/lib/tracing';
 import { metrics } from '@/lib/metrics';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
-import { startDeadLetterAlerts } from '@/workers/dead-letter-alerts';
-import { startMaintenance } from '@/workers/maintenance';
-import { startMetricsServer } from '@/workers/metrics-server';
-import { startOutboxRelay } from '@/workers/outbox-relay';
-import { startWorkers } from '@/workers/start-workers';
+import { startDeadLetterAlerts } from '@/workers/loops/dead-letter-alerts';
+import { startMaintenance } from '@/workers/maintenance/maintenance-queue';
+import { startMetricsServer } from '@/workers/runtime/metrics-server';
+import { startOutboxRelay } from '@/workers/loops/outbox-relay';
+import { startWorkers } from '@/workers/runtime/start-workers';
 
 const settings = config();
 // First, so the clients created below are traced.

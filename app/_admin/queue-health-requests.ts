@@ -8,8 +8,8 @@ import { config } from '@/lib/config';
 import type { Logger } from '@/lib/log';
 import { isValkeyUnreachable, queueHealth, type QueueHealthDeps } from '@/lib/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
-import type { CircuitBreaker } from '@/workers/circuit-breaker';
-import { providerBreaker } from '@/workers/provider-breaker';
+import type { CircuitBreaker } from '@/lib/circuit-breaker';
+import { providerBreaker } from '@/workers/resilience/provider-breaker';
 
 export interface QueueAdminDeps extends QueueHealthDeps {
   admin: AdminCredentials;

@@ -19,7 +19,7 @@
 // Valkey is back. Shedding answers overload; an outage is the outbox's job, not a reason to lose data.
 //
 // A shed event is gone for good, on purpose: the relay sends only outbox rows, and the reconciler
-// (workers/reconciler.ts) looks only at dispatched outbox rows whose effect is missing, so neither
+// (workers/maintenance/reconciler.ts) looks only at dispatched outbox rows whose effect is missing, so neither
 // ever recreates it. The status page shows the missing row as not-queued. The synchronous baseline
 // (sync-signup.ts) is not shed: it calls the providers inline and has no queue to protect.
 import type { Queue } from 'bullmq';

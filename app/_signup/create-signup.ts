@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Db } from '@/lib/db';
 import { dispatchNow, writeOutbox } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
-import { outboxEntry } from '@/workers/define-job';
-import { sendGettingStartedEmail, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs';
+import { outboxEntry } from '@/workers/jobs/define-job';
+import { sendGettingStartedEmail, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import type { SignupInput } from '@/app/_signup/signup-input';
 

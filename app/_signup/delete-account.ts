@@ -23,7 +23,7 @@ import type { Db } from '@/lib/db';
 import { withDeadline } from '@/lib/deadline';
 import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
-import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs';
+import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 
 /** The transaction's budget, connection included: a sick database answers 503 within ~2 s. */
 const WRITE_BUDGET_MS = 1_500;

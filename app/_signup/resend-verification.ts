@@ -8,8 +8,8 @@ import type { Db } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
-import { outboxEntry } from '@/workers/define-job';
-import { sendVerificationEmail } from '@/workers/jobs';
+import { outboxEntry } from '@/workers/jobs/define-job';
+import { sendVerificationEmail } from '@/workers/jobs/job-contracts';
 
 /**
  * One resend per user per minute: long enough that a held-down button or a script cannot

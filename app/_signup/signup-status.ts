@@ -6,7 +6,7 @@
 import type { Job } from 'bullmq';
 import type { Db } from '@/lib/db';
 import type { QueueSet } from '@/lib/queues';
-import type { JobContract } from '@/workers/define-job';
+import type { JobContract } from '@/workers/jobs/define-job';
 import {
   generateAvatar,
   sendGettingStartedEmail,
@@ -14,8 +14,8 @@ import {
   SIGNUP_JOBS,
   syncCrmContact,
   trackSignupEvent,
-} from '@/workers/jobs';
-import { signupEventId } from '@/workers/analytics/track-signup-event.contract';
+} from '@/workers/jobs/job-contracts';
+import { signupEventId } from '@/workers/jobs/analytics/track-signup-event.contract';
 
 export type JobState = 'queued' | 'running' | 'retrying' | 'done' | 'dead-lettered' | 'not-queued';
 

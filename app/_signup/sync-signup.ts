@@ -7,9 +7,9 @@ import { insertUser, newToken, statusPath } from '@/app/_signup/create-signup';
 import { readSignupRequest, unavailable, type SignupDeps } from '@/app/_signup/signup-request';
 import { DUPLICATE_EMAIL_ERRORS } from '@/app/_signup/signup-input';
 import { isUniqueViolation } from '@/lib/db';
-import type { HandlerContext } from '@/workers/handler-context';
-import { JOB_DEFINITIONS } from '@/workers/handlers';
-import { SIGNUP_JOBS } from '@/workers/jobs';
+import type { HandlerContext } from '@/workers/jobs/handler-context';
+import { JOB_DEFINITIONS } from '@/workers/jobs/job-handlers';
+import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 import { ProviderError } from '@/workers/providers/provider-errors';
 
 export async function handleSyncSignupRequest(

@@ -11,7 +11,7 @@ import { createQueueSet, type QueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
 import { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { createHandlerContext, type HandlerContext } from '@/workers/handler-context';
+import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
 
 export interface WebRuntime {
   db: Db;

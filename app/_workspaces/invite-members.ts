@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Prisma } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
-import { outboxEntry } from '@/workers/define-job';
-import { sendInviteEmail } from '@/workers/email/send-invite-email.contract';
+import { outboxEntry } from '@/workers/jobs/define-job';
+import { sendInviteEmail } from '@/workers/jobs/email/send-invite-email.contract';
 import type { InviteInput } from '@/app/_workspaces/invite-input';
 
 export type InviteOutcome =

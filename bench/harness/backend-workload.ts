@@ -12,7 +12,7 @@
 // setting a PostgreSQL deployment would pick.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sendWelcomeEmail } from '@/workers/jobs';
+import { sendWelcomeEmail } from '@/workers/jobs/job-contracts';
 import { summarize, type LatencySummary } from '@/bench/harness/stats';
 import { addInChunks, completionTracker, withinDeadline } from '@/bench/harness/throughput';
 import type { Processor, QueueBackend } from '@/bench/harness/queue-backends';

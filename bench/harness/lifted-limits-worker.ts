@@ -8,7 +8,7 @@ import { config } from '@/lib/config';
 import { createDb } from '@/lib/db';
 import { createLogger } from '@/lib/log';
 import { createWorkerConnection } from '@/lib/valkey';
-import { startWorkers } from '@/workers/start-workers';
+import { startWorkers } from '@/workers/runtime/start-workers';
 import { LIFTED_LIMITER } from '@/bench/harness/throughput';
 
 const settings = config();

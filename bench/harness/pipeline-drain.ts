@@ -11,8 +11,8 @@ import { createDb, type Db } from '@/lib/db';
 import { closeQueueSet, createQueueSet, queuePrefix } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { createSignup } from '@/app/_signup/create-signup';
-import { SIGNUP_JOBS } from '@/workers/jobs';
-import { QUEUE_RUNTIME, startWorkers } from '@/workers/start-workers';
+import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
+import { QUEUE_RUNTIME, startWorkers } from '@/workers/runtime/start-workers';
 import {
   addInChunks,
   completionTracker,

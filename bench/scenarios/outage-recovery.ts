@@ -6,7 +6,7 @@
 //
 //   (a) immediate retries without jitter: the CRM worker's backoff replaced by 0 ms, and the jobs
 //       given IMMEDIATE_ATTEMPTS attempts so they cannot run out during the outage; no breaker.
-//   (b) the project's retry policy (capped full jitter, workers/retry-policy.ts); CIRCUIT_BREAKERS=off.
+//   (b) the project's retry policy (capped full jitter, workers/resilience/retry-policy.ts); CIRCUIT_BREAKERS=off.
 //   (c) the same policy plus the circuit breaker: production as configured.
 //
 // Everything else is production's in all three: one worker process at the CRM queue's concurrency
@@ -17,10 +17,10 @@ import type { Queue } from 'bullmq';
 import { newToken } from '@/app/_signup/create-signup';
 import { createWorkerConnection } from '@/lib/valkey';
 import { DEFAULT_RATE_LIMITS_PER_SECOND } from '@/infra/mock-providers/rate-limits';
-import { syncCrmContact } from '@/workers/jobs';
+import { syncCrmContact } from '@/workers/jobs/job-contracts';
 import { QUEUE_LIMITERS } from '@/workers/queue-limiters';
-import { RETRY_POLICIES } from '@/workers/retry-policy';
-import { startWorkers } from '@/workers/start-workers';
+import { RETRY_POLICIES } from '@/workers/resilience/retry-policy';
+import { startWorkers } from '@/workers/runtime/start-workers';
 import { startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';
 import { patientQueues } from '@/bench/harness/patient-queues';
 import { createProviderRequestLog } from '@/bench/harness/provider-request-log';

@@ -18,7 +18,7 @@
 // much that happened.
 import type { QueueName } from '@/lib/config';
 import { QUEUE_NAMES } from '@/lib/queues';
-import { QUEUE_RUNTIME } from '@/workers/start-workers';
+import { QUEUE_RUNTIME } from '@/workers/runtime/start-workers';
 import { startBenchStack } from '@/bench/harness/bench-stack';
 import { drainNoOp, drainOurs, type Drain } from '@/bench/harness/pipeline-drain';
 import { markdownTable, type Scenario, type TargetCheck } from '@/bench/harness/scenario';

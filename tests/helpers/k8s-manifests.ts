@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMetrics } from '@/lib/metrics';
-import { startMetricsServer, type MetricsServer } from '@/workers/metrics-server';
+import { startMetricsServer, type MetricsServer } from '@/workers/runtime/metrics-server';
 import { dockerfileStages, loadCompose, readRepoFile, stageEnvironment } from './container-files';
 
 // --- the manifests' shape, as far as the checks read it ------------------------------------------

@@ -2,7 +2,7 @@
 // share: their outbox rows are moved to one random instant 1–30 days ago, and the pass looks only
 // at a window around it.
 import type { Db } from '@/lib/db';
-import type { ReconcileOptions } from '@/workers/reconciler';
+import type { ReconcileOptions } from '@/workers/maintenance/reconciler';
 
 const DAY_MS = 24 * 60 * 60 * 1_000;
 /** Half the window's width: far wider than a test runs, far narrower than the spread of ages. */

@@ -15,7 +15,7 @@ export const dynamic = 'force-dynamic';
 
 export const metadata: Metadata = { title: 'Dead letter' };
 
-/** What workers/dead-letter-recorder.ts writes per failed attempt; rows from elsewhere may differ. */
+/** What workers/runtime/dead-letter-recorder.ts writes per failed attempt; rows from elsewhere may differ. */
 const attemptErrors = z.array(z.object({ attempt: z.number(), error: z.string(), at: z.string() })).catch([]);
 
 export default async function DeadLetterPage({ params }: { params: Promise<{ id: string }> }) {

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { defineJob } from '@/workers/jobs/define-job';
+
+export const generateAvatar = defineJob({
+  queue: 'avatar',
+  name: 'generate-avatar',
+  payload: z.object({ userId: z.uuid() }),
+  provider: 'storage',
+  // Rendering (CPU, well under a second here) plus one upload.
+  timeoutMs: 60_000,
+  jobId: ({ userId }) => `generate-avatar-${userId}`,
+});
+export type GenerateAvatarPayload = z.output<typeof generateAvatar.payload>;

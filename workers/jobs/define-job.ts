@@ -1,0 +1,82 @@
+// The shape of a job contract: which queue, the job's name, the zod schema of its payload, its
+// deterministic id and default options. Contracts open no connection and have no side effects, so
+// the web app imports them to enqueue with types, and the handler parses with the same schema.
+import type { JobsOptions } from 'bullmq';
+import type { z } from 'zod';
+import type { QueueName } from '@/lib/config';
+import type { ProviderName } from '@/workers/providers/provider-errors';
+import { RETRY_BACKOFF_TYPE, RETRY_POLICIES } from '@/workers/resilience/retry-policy';
+
+export interface JobContract<Payload extends Record<string, unknown> = Record<string, unknown>> {
+  readonly queue: QueueName;
+  /** verb-noun kebab-case, e.g. `send-welcome-email` */
+  readonly name: string;
+  readonly payload: z.ZodType<Payload>;
+  /**
+   * Derived from the payload, so adding the same job twice is a no-op while it is in the queue.
+   * It is also the base of the idempotency key sent to the provider.
+   */
+  jobId(payload: Payload): string;
+  /** The third party the job calls; its circuit breaker guards the queue. */
+  readonly provider: ProviderName;
+  /**
+   * Longest one attempt may run. Past it the attempt's AbortSignal fires, the provider call is
+   * aborted, and the attempt fails as transient: a hung provider costs one timeout, not a worker.
+   */
+  readonly timeoutMs: number;
+  /**
+   * Bulk work that one workspace can create in thousands: paced per workspace at the producer
+   * (lib/tenant-pacer.ts) so it never delays other workspaces' jobs in the same queue.
+   */
+  readonly pacedByTenant?: boolean;
+  /** Defaults: the queue's retry policy (retry-policy.ts) and RETENTION. */
+  readonly options: JobsOptions;
+}
+
+/** The retention every job shares: enough history for the status page and the admin, bounded. */
+export const RETENTION: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  // A day of completed jobs (at most 10,000 per queue) lets the status page and admin show them;
+  // the effect tables are the lasting record.
+  removeOnComplete: { age: 24 * 60 * 60, count: 10_000 },
+  // Failed jobs stay a week for inspection and replay.
+  removeOnFail: { age: 7 * 24 * 60 * 60 },
+};
+
+export function defineJob<Payload extends Record<string, unknown>>(
+  contract: Omit<JobContract<Payload>, 'options'> & { options?: JobsOptions },
+): JobContract<Payload> {
+  const retry: JobsOptions = {
+    attempts: RETRY_POLICIES[contract.queue].attempts,
+    backoff: { type: RETRY_BACKOFF_TYPE },
+  };
+  return Object.freeze({ ...contract, options: { ...RETENTION, ...retry, ...contract.options } });
+}
+
+/** What the outbox stores for one job; plain JSON only (ids, never personal data). */
+export interface OutboxEntry {
+  queue: QueueName;
+  jobName: string;
+  jobId: string;
+  payload: Record<string, unknown>;
+  /** The workspace whose share of the queue the job uses, when its contract is paced by tenant. */
+  tenant?: string | null;
+  /** Not to run before this time; absent: now. */
+  availableAt?: Date;
+}
+
+export function outboxEntry<Payload extends Record<string, unknown>>(
+  contract: JobContract<Payload>,
+  payload: Payload,
+  { tenant, availableAt }: { tenant?: string; availableAt?: Date } = {},
+): OutboxEntry {
+  const parsed = contract.payload.parse(payload);
+  if (contract.pacedByTenant && !tenant) throw new Error(`${contract.name} is paced by tenant and needs one`);
+  return {
+    queue: contract.queue,
+    jobName: contract.name,
+    jobId: contract.jobId(parsed),
+    payload: parsed,
+    tenant: contract.pacedByTenant ? tenant : null,
+    ...(availableAt ? { availableAt } : {}),
+  };
+}

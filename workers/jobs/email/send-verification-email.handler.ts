@@ -1,0 +1,38 @@
+// send-verification-email
+// Enqueued by: the "resend verification email" button on the status page (through the outbox),
+//   at most once a minute per user; the email queue's highest priority (email-priorities.ts).
+// Side effect: one email with the link that verifies the address.
+// Idempotency: one job per press (its requestId); sent_emails.job_id is unique; the Message-ID is
+//   derived from the job id.
+// Retries: the email queue's policy; a 5xx SMTP reply is permanent. Skipped once the address is
+//   verified or the account deleted.
+import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { escapeHtml, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
+import {
+  sendVerificationEmail,
+  type SendVerificationEmailPayload,
+} from '@/workers/jobs/email/send-verification-email.contract';
+
+export async function sendVerificationEmailHandler(
+  payload: SendVerificationEmailPayload,
+  ctx: HandlerContext,
+): Promise<HandlerOutcome> {
+  const { userId } = payload;
+  return sendRecordedEmail(ctx, {
+    jobId: sendVerificationEmail.jobId(payload),
+    kind: 'verification-resend',
+    userId,
+    async compose() {
+      const user = await ctx.db.user.findUnique({ where: { id: userId } });
+      if (!user) return { skip: 'user deleted' };
+      if (user.emailVerifiedAt) return { skip: 'address already verified' };
+      const verifyUrl = `${ctx.appUrl}/verify/${user.verifyToken}`;
+      return {
+        to: user.email,
+        subject: 'Confirm your email',
+        text: `Hi ${user.name},\n\nHere is the link to confirm your email address, as you asked:\n${verifyUrl}\n`,
+        html: `<p>Hi ${escapeHtml(user.name)},</p><p>Here is the link to <a href="${verifyUrl}">confirm your email address</a>, as you asked.</p>`,
+      };
+    },
+  });
+}

@@ -1,0 +1,40 @@
+// send-welcome-email
+// Enqueued by: every signup (through the outbox).
+// Side effect: one welcome email over SMTP, with the link that verifies the address.
+// Idempotency: welcome_emails.user_id is unique; the Message-ID is derived from the job, so an
+//   SMTP server (and the mock) can recognise a resend after a crash between send and record.
+// Retries: transient SMTP failures retry with exponential backoff (see the contract); a 5xx reply
+//   is permanent.
+import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { recordEffect } from '@/workers/jobs/record-effect';
+import type { SendWelcomeEmailPayload } from '@/workers/jobs/email/send-welcome-email.contract';
+import { sendMail } from '@/workers/providers/smtp-mailer';
+import { escapeHtml, FROM } from '@/workers/jobs/email/recorded-email';
+
+export function welcomeMessageId(userId: string): string {
+  return `<send-welcome-email.${userId}@signup.example>`;
+}
+
+export async function sendWelcomeEmailHandler(
+  { userId }: SendWelcomeEmailPayload,
+  ctx: HandlerContext,
+): Promise<HandlerOutcome> {
+  if (await ctx.db.welcomeEmail.findUnique({ where: { userId }, select: { id: true } })) {
+    return { status: 'already-done' };
+  }
+  const user = await ctx.db.user.findUnique({ where: { id: userId } });
+  if (!user) return { status: 'skipped', reason: 'user deleted' };
+
+  const messageId = welcomeMessageId(userId);
+  const verifyUrl = `${ctx.appUrl}/verify/${user.verifyToken}`;
+  await sendMail(ctx.mailer, {
+    from: FROM,
+    to: user.email,
+    messageId,
+    subject: 'Welcome! Please confirm your email',
+    text: `Hi ${user.name},\n\nThanks for signing up. Confirm your email address here:\n${verifyUrl}\n`,
+    html: `<p>Hi ${escapeHtml(user.name)},</p><p>Thanks for signing up. <a href="${verifyUrl}">Confirm your email address</a>.</p>`,
+  }, ctx.signal);
+
+  return recordEffect(() => ctx.db.welcomeEmail.create({ data: { userId, messageId } }), { messageId });
+}

@@ -1,0 +1,208 @@
+// The reconciler: a scheduled job (`reconcile-signup-effects` on the maintenance queue,
+// workers/maintenance/maintenance-queue.ts) that compares what PostgreSQL says each signup still owes with what the
+// queues hold, and puts back any job that Valkey lost.
+//
+// Valkey is not the system of record. With AOF `everysec` a crash loses up to a second of writes;
+// a failover to a replica that had not caught up, or a FLUSHALL, loses everything. PostgreSQL
+// still knows every signup's work: one outbox row per job, and one effect row per job that was
+// done. A dispatched job whose effect is missing must be accounted for in one of three ways:
+//
+//   queued or running   BullMQ holds it (waiting, delayed, prioritized, active) or finished it
+//                       (completed: the handler may have had nothing to do);
+//   dead-lettered       a dead_letters row waits for a person, or a person discarded it; a job in
+//                       BullMQ's failed set without that row (its worker died before the insert)
+//                       gets the row written here;
+//   done                its effect row exists.
+//
+// Anything else is lost and is added again. The outbox relay and this are the only ways work
+// re-enters the queues, and both are idempotent: job ids are derived from the user id (or the
+// invitation, or the press of "resend"), so adding a job that exists adds nothing; each effect
+// table's unique key admits one row; and every handler reads and validates first, completing
+// without a provider call when its effect already exists. A lost job comes back with what its
+// row says: the delay left until its time, and its tenant's pacing.
+// Two passes racing each other (one ran past its interval) therefore change nothing either.
+//
+// Removing a job by hand in the admin does not cancel it: this puts it back. Discarding its dead
+// letter is how a person decides a job must not run.
+import type { Job, Queue } from 'bullmq';
+import { QUEUE_NAMES } from '@/lib/config';
+import type { Db } from '@/lib/db';
+import type { Logger } from '@/lib/log';
+import { metrics } from '@/lib/metrics';
+import { enqueueRows, fromSql, type OutboxRow, type OutboxSqlRow } from '@/lib/outbox';
+import type { QueueSet } from '@/lib/queues';
+import { writeDeadLetter } from '@/workers/runtime/dead-letter-recorder';
+import {
+  generateAvatar,
+  sendGettingStartedEmail,
+  sendInviteEmail,
+  sendVerificationEmail,
+  sendWelcomeEmail,
+  syncCrmContact,
+  trackSignupEvent,
+} from '@/workers/jobs/job-contracts';
+
+/**
+ * A minute between passes: a lost job is back within about a minute past its grace period, while
+ * a pass (one indexed query and one pipelined Valkey round trip per batch) stays negligible. More
+ * often would mostly re-check jobs that are simply still waiting their turn.
+ */
+export const RECONCILE_EVERY_MS = 60_000;
+
+export interface ReconcileOptions {
+  /**
+   * Rows younger than this are left alone. Fresh work is in the hands of the signup's fast path,
+   * the relay (which claims rows after 2 s) and the dead-letter recorder (milliseconds after a
+   * final failure); a minute is far longer than any of them takes, so a pass never races them.
+   */
+  graceMs: number;
+  /** Rows older than this are not looked at, which bounds the cost of a pass. */
+  lookbackMs: number;
+  /** Rows per query, and job lookups per Valkey round trip. */
+  batchSize: number;
+  log?: Logger;
+}
+
+export const RECONCILE_DEFAULTS: Omit<ReconcileOptions, 'log'> = {
+  graceMs: 60_000,
+  // A week: longer than a job stays unfinished by design (retries end after ~17 minutes; an open
+  // circuit breaker holds a queue only while its provider is down), and as long as BullMQ keeps
+  // failed jobs. A gap older than that is an incident for a person, not a job to redo silently.
+  lookbackMs: 7 * 24 * 60 * 60 * 1_000,
+  // One page of rows in memory and one pipelined batch of lookups: small enough for neither to
+  // stall, large enough that a pass after a full data loss needs few round trips.
+  batchSize: 500,
+};
+
+export interface ReconcileResult {
+  /** Rows that owed an effect and had no dead letter, so their job had to be accounted for. */
+  checked: number;
+  reenqueued: number;
+  deadLettersWritten: number;
+}
+
+type CandidateRow = OutboxSqlRow;
+
+// A payload whose ids are not UUIDs must not make the casts below fail the whole query.
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
+/**
+ * One pass over every candidate in the window, oldest first, `batchSize` at a time. Paging on the
+ * row id means a backlog larger than one batch (jobs re-enqueued earlier, still waiting) cannot
+ * hide newer losses behind it.
+ */
+export async function reconcileOnce(
+  db: Db,
+  queues: QueueSet,
+  { graceMs, lookbackMs, batchSize, log }: ReconcileOptions,
+): Promise<ReconcileResult> {
+  const result: ReconcileResult = { checked: 0, reenqueued: 0, deadLettersWritten: 0 };
+  let afterId = 0n;
+  for (;;) {
+    const rows = await candidates(db, { graceMs, lookbackMs, batchSize, afterId });
+    const page = await accountFor(db, queues, rows.flatMap(toOutboxRow));
+    result.checked += rows.length;
+    result.reenqueued += page.reenqueued;
+    result.deadLettersWritten += page.deadLettersWritten;
+    const last = rows.at(-1);
+    if (rows.length < batchSize || !last) break;
+    afterId = last.id;
+  }
+  if (result.reenqueued > 0 || result.deadLettersWritten > 0) {
+    metrics().reconcilerRepairs.inc({ kind: 'reenqueued' }, result.reenqueued);
+    metrics().reconcilerRepairs.inc({ kind: 'dead_letter_written' }, result.deadLettersWritten);
+    log?.warn('reconciler accounted for jobs Valkey had lost', { ...result });
+  }
+  return result;
+}
+
+/**
+ * Dispatched outbox rows in the window whose user exists, whose effect does not, and whose job has
+ * no dead letter that is waiting for a person or was discarded by one. Undispatched rows belong to
+ * the relay.
+ */
+function candidates(
+  db: Db,
+  { graceMs, lookbackMs, batchSize, afterId }: Omit<ReconcileOptions, 'log'> & { afterId: bigint },
+): Promise<CandidateRow[]> {
+  const lookbackSecs = lookbackMs / 1_000;
+  const graceSecs = graceMs / 1_000;
+  return db.$queryRaw<CandidateRow[]>`
+    WITH recent AS (
+      SELECT o.id, o.queue, o.job_name, o.job_id, o.payload, o.tenant, o.available_at,
+             CASE WHEN o.payload->>'userId' ~* ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id,
+             CASE WHEN o.payload->>'invitationId' ~* ${UUID_PATTERN} THEN (o.payload->>'invitationId')::uuid END AS invitation_id
+        FROM outbox_messages o
+       WHERE o.dispatched_at IS NOT NULL
+         -- A row is dispatched after it is created, so this bound is implied by the next one; it
+         -- is here so the (dispatched_at, id) index narrows the scan of an ever-growing table.
+         AND o.dispatched_at >= now() - make_interval(secs => ${lookbackSecs}::float8)
+         AND o.created_at >= now() - make_interval(secs => ${lookbackSecs}::float8)
+         AND o.created_at <= now() - make_interval(secs => ${graceSecs}::float8)
+         AND o.id > ${afterId}
+    )
+    SELECT r.id, r.queue, r.job_name, r.job_id, r.payload, r.tenant, r.available_at
+      FROM recent r
+     -- Work for a user or an invitation that no longer exists is owed to nobody.
+     WHERE (EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)
+            OR EXISTS (SELECT 1 FROM invitations i WHERE i.id = r.invitation_id))
+       AND NOT EXISTS (
+             SELECT 1 FROM dead_letters d
+              WHERE d.job_id = r.job_id AND (d.resolution IS NULL OR d.resolution = 'discarded'))
+       AND CASE r.job_name
+             WHEN ${sendWelcomeEmail.name} THEN NOT EXISTS (SELECT 1 FROM welcome_emails e WHERE e.user_id = r.user_id)
+             WHEN ${syncCrmContact.name} THEN NOT EXISTS (SELECT 1 FROM crm_contacts c WHERE c.user_id = r.user_id)
+             WHEN ${generateAvatar.name} THEN NOT EXISTS (SELECT 1 FROM avatars a WHERE a.user_id = r.user_id)
+             -- The event id is signupEventId(userId) (track-signup-event.contract.ts).
+             WHEN ${trackSignupEvent.name} THEN NOT EXISTS (
+               SELECT 1 FROM analytics_events a WHERE a.event_id = 'user_signed_up-' || (r.payload->>'userId'))
+             -- Every other email is one sent_emails row per job (workers/jobs/email/recorded-email.ts).
+             WHEN ${sendGettingStartedEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
+             WHEN ${sendVerificationEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
+             WHEN ${sendInviteEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
+             -- A job this pass cannot tell done from not done is left alone.
+             ELSE false
+           END
+     ORDER BY r.id
+     LIMIT ${batchSize}`;
+}
+
+async function accountFor(
+  db: Db,
+  queues: QueueSet,
+  rows: OutboxRow[],
+): Promise<{ reenqueued: number; deadLettersWritten: number }> {
+  // getJob is one HGETALL, pipelined over the connection; getJobState scans the wait list, so it
+  // is asked only of finished jobs, where it answers from the completed and failed sets first.
+  const jobs = await Promise.all(rows.map((row) => queues[row.queue].getJob(row.jobId)));
+  const lost = rows.filter((_, index) => jobs[index] === undefined);
+  const finished = rows.flatMap((row, index) => {
+    const job = jobs[index];
+    return job?.finishedOn ? [{ row, job }] : [];
+  });
+  const states = await Promise.all(finished.map(({ row }) => queues[row.queue].getJobState(row.jobId)));
+  const failed = finished.filter((_, index) => states[index] === 'failed');
+
+  if (lost.length > 0) await enqueueRows(queues, lost);
+  let deadLettersWritten = 0;
+  for (const { row, job } of failed) {
+    if (await writeMissingDeadLetter(db, queues[row.queue], row.jobId, job)) deadLettersWritten += 1;
+  }
+  return { reenqueued: lost.length, deadLettersWritten };
+}
+
+/**
+ * A failed job whose dead letters were all replayed may still be this very failure, if the replay
+ * has not yet removed it: writing it again would add nothing, so it is not counted.
+ */
+async function writeMissingDeadLetter(db: Db, queue: Queue, jobId: string, job: Job): Promise<boolean> {
+  const failedAt = new Date(job.finishedOn ?? Date.now());
+  const known = await db.deadLetter.findFirst({ where: { jobId, failedAt }, select: { id: true } });
+  if (known) return false;
+  await writeDeadLetter(db, queue, job);
+  return true;
+}
+
+function toOutboxRow(row: CandidateRow): OutboxRow[] {
+  return (QUEUE_NAMES as readonly string[]).includes(row.queue) ? [fromSql(row)] : [];
+}

@@ -1,0 +1,117 @@
+// The retention sweep: the maintenance queue's hourly `sweep-retention` job (workers/maintenance/maintenance-queue.ts).
+// Two stores grow with every signup, and nothing else bounds them:
+//
+//   completed jobs   every contract adds its jobs with RETENTION (define-job.ts), so BullMQ drops a
+//                    completed job once it is past RETENTION's age. A job added without it (by hand,
+//                    from a console, by code older than RETENTION) would stay in Valkey for good; this
+//                    removes those by the same age, so the sweep never takes a job BullMQ would keep.
+//   outbox rows      a dispatched row is read by the reconciler for its lookback (a week), then by
+//                    nobody. Undispatched rows are work not yet handed to Valkey: never deleted here.
+//
+// Both halves work in bounded batches, so no single Lua script or SQL statement holds Valkey or the
+// table for long, and loop until nothing is left. Deleting what is gone deletes nothing, so a run
+// that is retried or overlaps another changes nothing. No retries: the next hourly run catches up.
+import type { Db } from '@/lib/db';
+import type { Logger } from '@/lib/log';
+import { QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
+import { RETENTION } from '@/workers/jobs/define-job';
+import { RECONCILE_DEFAULTS } from '@/workers/maintenance/reconciler';
+
+const DAY_MS = 24 * 60 * 60 * 1_000;
+
+/**
+ * A day past the reconciler's lookback: a row is deleted only once no reconcile pass can ask for
+ * it, with a margin wide enough that a pass and a sweep running at the same moment never disagree.
+ */
+export const DISPATCHED_ROW_MAX_AGE_MS = RECONCILE_DEFAULTS.lookbackMs + DAY_MS;
+
+export interface RetentionSweepOptions {
+  /** Completed jobs that finished longer ago than this are removed. */
+  completedJobMaxAgeMs: number;
+  /** Jobs per `clean` call. */
+  cleanBatchSize: number;
+  /** Outbox rows dispatched longer ago than this are deleted. */
+  dispatchedRowMaxAgeMs: number;
+  /** Rows per DELETE statement. */
+  deleteBatchSize: number;
+}
+
+export interface RetentionSweepResult {
+  completedJobsRemoved: Record<QueueName, number>;
+  outboxRowsDeleted: number;
+}
+
+/** RETENTION's age for completed jobs, in ms: the sweep keeps exactly what BullMQ would keep. */
+export function completedJobRetentionMs(): number {
+  const keep = RETENTION.removeOnComplete;
+  if (typeof keep !== 'object' || !('age' in keep)) {
+    throw new Error('RETENTION.removeOnComplete has no age; the retention sweep cannot tell which completed jobs are old');
+  }
+  return keep.age * 1_000;
+}
+
+export function retentionSweepDefaults(): RetentionSweepOptions {
+  return {
+    completedJobMaxAgeMs: completedJobRetentionMs(),
+    // Each clean is one Lua script, and Valkey serves nothing else while it runs: a thousand jobs
+    // take a few milliseconds, short enough that no producer or worker notices.
+    cleanBatchSize: 1_000,
+    dispatchedRowMaxAgeMs: DISPATCHED_ROW_MAX_AGE_MS,
+    // One statement stays far inside the pool's 5 s statement_timeout (lib/db.ts) and holds its row
+    // locks briefly, and the (dispatched_at, id) index finds the rows without scanning the table.
+    deleteBatchSize: 5_000,
+  };
+}
+
+/** Only raw statements reach the database, so a caller may pass a transaction instead. */
+type SweepDb = Pick<Db, '$executeRaw'>;
+
+export async function sweepRetention(
+  { db, queues, log }: { db: SweepDb; queues: QueueSet; log?: Logger },
+  overrides: Partial<RetentionSweepOptions> = {},
+): Promise<RetentionSweepResult> {
+  const options = { ...retentionSweepDefaults(), ...overrides };
+  const completedJobsRemoved = Object.fromEntries(QUEUE_NAMES.map((name) => [name, 0])) as Record<QueueName, number>;
+  for (const name of QUEUE_NAMES) completedJobsRemoved[name] = await cleanCompleted(queues, name, options);
+  const outboxRowsDeleted = await deleteDispatchedRows(db, options);
+  const result = { completedJobsRemoved, outboxRowsDeleted };
+  log?.info('retention sweep done', {
+    outboxRowsDeleted,
+    completedJobsRemoved: Object.values(completedJobsRemoved).reduce((sum, count) => sum + count, 0),
+  });
+  return result;
+}
+
+async function cleanCompleted(
+  queues: QueueSet,
+  name: QueueName,
+  { completedJobMaxAgeMs, cleanBatchSize }: RetentionSweepOptions,
+): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const ids = await queues[name].clean(completedJobMaxAgeMs, cleanBatchSize, 'completed');
+    removed += ids.length;
+    if (ids.length < cleanBatchSize) return removed;
+  }
+}
+
+async function deleteDispatchedRows(
+  db: SweepDb,
+  { dispatchedRowMaxAgeMs, deleteBatchSize }: RetentionSweepOptions,
+): Promise<number> {
+  const maxAgeSecs = dispatchedRowMaxAgeMs / 1_000;
+  let deleted = 0;
+  for (;;) {
+    // `dispatched_at < …` is never true for NULL: an undispatched row cannot match, whatever its age.
+    const count = await db.$executeRaw`
+      DELETE FROM outbox_messages
+       WHERE id IN (
+         SELECT id
+           FROM outbox_messages
+          WHERE dispatched_at IS NOT NULL
+            AND dispatched_at < now() - make_interval(secs => ${maxAgeSecs}::float8)
+          LIMIT ${deleteBatchSize})`;
+    deleted += count;
+    if (count < deleteBatchSize) return deleted;
+  }
+}

@@ -1,0 +1,162 @@
+// Starts one BullMQ Worker per queue this process serves (WORKER_QUEUES), so each queue can run in
+// its own process and scale out on its own.
+//
+// The reaper is BullMQ's lock: a worker holds a lock on each running job and renews it every
+// lockDuration / 2. A worker that crashes or hangs stops renewing; after lockDuration the lock
+// expires, and the next stalled-job check (every stalledInterval, run by any live worker) puts the
+// job back in the queue. A job that stalls more than maxStalledCount times is failed and
+// dead-lettered instead of crashing worker after worker.
+import { MetricsTime, Queue, Worker, type Processor } from 'bullmq';
+import type { Valkey } from '@/lib/valkey';
+import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
+import type { Db } from '@/lib/db';
+import type { Logger } from '@/lib/log';
+import { observeAttempt } from '@/lib/metrics';
+import { queuePrefix } from '@/lib/queues';
+import { queueTelemetry } from '@/lib/tracing';
+import { isConnectionError } from '@/lib/valkey';
+import { recordFailuresOf } from '@/workers/runtime/dead-letter-recorder';
+import { createHandlerContext } from '@/workers/jobs/handler-context';
+import { processJob } from '@/workers/runtime/process-job';
+import { providerBreaker } from '@/workers/resilience/provider-breaker';
+import { QUEUE_LIMITERS, type QueueLimiter } from '@/workers/queue-limiters';
+import { backoffDelayMs, RETRY_POLICIES } from '@/workers/resilience/retry-policy';
+
+export interface QueueRuntime {
+  /** Jobs in flight per worker process. */
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  /** BullMQ's limiter (workers/queue-limiters.ts). */
+  limiter: QueueLimiter;
+}
+
+/**
+ * Per queue. Email and analytics are light network calls; the CRM is the slowest API we call;
+ * avatar rendering is CPU-bound, so one per core (these machines have two). Locks are renewed
+ * while a job runs however long it takes, so lockDuration bounds only how long a crashed worker's
+ * jobs sit unnoticed: 15 s plus a 5 s check brings them back within ~20 s, and 15 s is far longer
+ * than any pause of a worker's event loop (CPU work runs in the avatar sandbox). A job that stalls
+ * twice is probably what kills its worker (an avatar that exhausts memory): it is failed rather
+ * than handed to a third victim. Network jobs get one more chance, since a deploy can kill two
+ * workers in a row.
+ */
+export const QUEUE_RUNTIME: Readonly<Record<QueueName, QueueRuntime>> = {
+  email: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.email },
+  crm: { concurrency: 5, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.crm },
+  avatar: { concurrency: 2, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 2, limiter: QUEUE_LIMITERS.avatar },
+  analytics: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.analytics },
+};
+
+const SANDBOXED_PROCESSORS: Partial<Record<QueueName, URL>> = {
+  avatar: new URL('../jobs/avatar/generate-avatar.sandbox.ts', import.meta.url),
+};
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Stops taking jobs and waits for running ones, at most `deadlineMs`, then abandons them. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+export function startWorkers({
+  config,
+  db,
+  connection,
+  log,
+  concurrency = {},
+  limiters = {},
+  backoff = {},
+}: {
+  config: Config;
+  db: Db;
+  connection: Valkey;
+  log: Logger;
+  concurrency?: Partial<Record<QueueName, number>>;
+  /** Replaces QUEUE_LIMITERS, for benchmarks that lift the providers' rate limits too. */
+  limiters?: Partial<Record<QueueName, QueueLimiter>>;
+  /**
+   * Replaces the queue's retry delay (retry-policy.ts), for benchmarks that compare retry policies
+   * (e.g. `() => 0`: immediate retries). The jobs' `attempts` still decide when retries stop.
+   */
+  backoff?: Partial<Record<QueueName, (attemptsMade: number) => number>>;
+}): RunningWorkers {
+  const context = createHandlerContext(config, db);
+  const queues: Queue[] = [];
+
+  const telemetry = queueTelemetry();
+  const workers = config.workerQueues.map((name) => {
+    const prefix = queuePrefix(config.queuePrefix, name);
+    const queue = new Queue(name, { connection, prefix });
+    queue.on('error', () => undefined);
+    queues.push(queue);
+    const breaker = config.circuitBreakers ? providerBreaker(name, config, connection, log) : undefined;
+    const runtime = QUEUE_RUNTIME[name];
+    const retryDelayMs = backoff[name] ?? ((attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]));
+
+    const sandbox = SANDBOXED_PROCESSORS[name];
+    const inProcess: Processor = (job, _token, signal) =>
+      processJob(job, context, { rateLimit: (ms) => queue.rateLimit(ms), breaker, signal });
+
+    const worker = new Worker(name, sandbox ?? inProcess, {
+      connection,
+      prefix,
+      // Continues the trace the producer started: the job span joins the signup's trace.
+      telemetry,
+      concurrency: concurrency[name] ?? runtime.concurrency,
+      lockDuration: config.lockOverrides.lockDurationMs ?? runtime.lockDurationMs,
+      stalledInterval: config.lockOverrides.stalledIntervalMs ?? runtime.stalledIntervalMs,
+      maxStalledCount: runtime.maxStalledCount,
+      limiter: limiters[name] ?? runtime.limiter,
+      // Completed and failed counts per minute, kept for a day: the admin's throughput chart.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR * 24 },
+      settings: { backoffStrategy: retryDelayMs },
+      // tsx loads the TypeScript processor in the child; the child rebuilds this process's config.
+      workerForkOptions: { execArgv: ['--import', 'tsx'], env: childProcessEnv(config) },
+    });
+    worker.on('completed', (job, outcome: { status?: string } | undefined) => {
+      observeAttempt(name, job, 'completed');
+      log.info('job completed', { queue: name, job: job.name, id: job.id, outcome: outcome?.status });
+    });
+    worker.on('failed', (job, error) => {
+      if (job) observeAttempt(name, job, job.finishedOn ? 'failed' : 'retrying');
+      log.warn(job?.finishedOn ? 'job dead-lettered' : 'job failed; will retry', {
+        queue: name,
+        job: job?.name,
+        id: job?.id,
+        attempt: job?.attemptsMade,
+        of: job?.opts.attempts,
+        error: error.message,
+      });
+    });
+    worker.on('error', (error) => {
+      if (!isConnectionError(error)) log.error('worker error', { queue: name, error: error.message });
+    });
+    recordFailuresOf(worker, queue, { db, log });
+    return worker;
+  });
+
+  return {
+    workers,
+    async close(deadlineMs) {
+      // worker.close() waits forever if Valkey is gone (ENVIRONMENT.md), hence the deadline; the
+      // abandoned jobs' locks expire and another worker picks them up.
+      const graceful = Promise.all(workers.map((worker) => worker.close()));
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs).unref()),
+      ]);
+      if (timedOut) {
+        log.warn('shutdown deadline passed; abandoning running jobs to the stalled-job check', { deadlineMs });
+        await Promise.race([
+          Promise.all(workers.map((worker) => worker.close(true))),
+          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+        ]);
+      }
+      await Promise.race([
+        Promise.all(queues.map((queue) => queue.close())),
+        new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+      ]);
+    },
+  };
+}
