@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // The config module reads the environment; tests and tooling pass it on to what they start.
-    files: ['lib/config.ts', 'tests/**', '**/*.test.ts', 'e2e/**', 'infra/start-stack.ts', '*.config.ts'],
+    files: ['lib/config.ts', 'tests/**', '**/*.test.ts', 'e2e/**', 'scripts/start-stack.ts', '*.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -2,8 +2,8 @@ import type { NextConfig } from 'next';
 
 // `output: 'standalone'`: the build leaves .next/standalone/server.js with only the node_modules
 // files its traced server code uses, so the container image carries no build tooling. `npm run
-// build` then copies .next/static in beside it (infra/copy-standalone-assets.ts; Next leaves that
-// to the deployer), and `npm run web` runs that server. infra/standalone-smoke.ts starts a copy
+// build` then copies .next/static in beside it (scripts/copy-standalone-assets.ts; Next leaves that
+// to the deployer), and `npm run web` runs that server. scripts/standalone-smoke.ts starts a copy
 // outside the repo, where a file the trace missed cannot be found in the repo's node_modules.
 const nextConfig: NextConfig = {
   output: 'standalone',

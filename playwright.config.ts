@@ -1,9 +1,9 @@
 // The end-to-end suite: Debian's Chromium against a production build of the whole stack
 // (`npm start`: migrate, web, workers, mock providers), started here on its own ports, database,
-// queue prefix and Valkey server (e2e/run-stack.ts) so it never touches a developer's running demo.
+// queue prefix and Valkey server (e2e/support/run-stack.ts) so it never touches a developer's running demo.
 import { execSync } from 'node:child_process';
 import { defineConfig } from '@playwright/test';
-import { E2E } from './e2e/e2e-environment';
+import { E2E } from './e2e/support/e2e-environment';
 
 const chromium = execSync('command -v chromium || command -v chromium-browser', { encoding: 'utf8' }).trim();
 
@@ -17,7 +17,7 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 20_000 },
   reporter: [['list'], ['html', { outputFolder: 'e2e/.artifacts/report', open: 'never' }]],
-  globalSetup: './e2e/global-setup.ts',
+  globalSetup: './e2e/support/global-setup.ts',
   use: {
     baseURL: E2E.baseUrl,
     // The README's screenshots (docs/screenshots/) are taken at this size.
@@ -38,7 +38,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'node --import tsx e2e/run-stack.ts',
+    command: 'node --import tsx e2e/support/run-stack.ts',
     url: `${E2E.baseUrl}/api/health`,
     timeout: 180_000,
     reuseExistingServer: false,

@@ -18,8 +18,8 @@ import {
   loginPath,
   sameOriginWrite,
   type AdminCredentials,
-} from '@/app/_admin/admin-auth';
-import { sessionCookieFrom, verifySessionCookie } from '@/app/_admin/admin-session';
+} from '@/app/_admin/auth/admin-auth';
+import { sessionCookieFrom, verifySessionCookie } from '@/app/_admin/auth/admin-session';
 import { config as appConfig } from '@/lib/config';
 
 export const config = {

@@ -1,4 +1,4 @@
-// What one refresh of the admin's queue health (lib/queue-health.ts) costs, the page polling it
+// What one refresh of the admin's queue health (app/_admin/queue-health/queue-health.ts) costs, the page polling it
 // every 2 s: wall time and Valkey commands, with 1,000 and with 100,000 jobs across the four queues.
 //
 //   npx tsx bench/queue-health-refresh.ts            a private valkey-server: exact command counts
@@ -14,7 +14,7 @@ import { MetricsTime, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { config, type QueueName } from '@/lib/config';
 import { createDb } from '@/lib/db';
-import { queueHealth, type QueueHealthDeps } from '@/lib/queue-health';
+import { queueHealth, type QueueHealthDeps } from '@/app/_admin/queue-health/queue-health';
 import { closeQueueSet, createQueueSet, queuePrefix, QUEUE_NAMES } from '@/lib/queues';
 import { createProducerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
 import { valkeyCounters } from '@/bench/harness/valkey-work';

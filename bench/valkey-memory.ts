@@ -3,7 +3,7 @@
 //
 //   npx tsx bench/valkey-memory.ts [--signups N]      default 100,000
 //
-// A private valkey-server with production's flags (append-only, noeviction; e2e/valkey-server.ts),
+// A private valkey-server with production's flags (append-only, noeviction; e2e/support/valkey-server.ts),
 // a throwaway migrated database, and the mock providers in this process with their rate limits
 // lifted. Twenty producers call createSignup (user + outbox in one transaction, then the four
 // immediate jobs to Valkey; the follow-up email is due in three days, so it stays in PostgreSQL)
@@ -29,7 +29,7 @@ import { startMockProviders } from '@/infra/mock-providers/start-mock-providers'
 import { startOutboxRelay } from '@/workers/loops/outbox-relay';
 import type { QueueLimiter } from '@/workers/queue-limiters';
 import { startWorkers } from '@/workers/runtime/start-workers';
-import { startValkey, stopValkey } from '@/e2e/valkey-server';
+import { startValkey, stopValkey } from '@/e2e/support/valkey-server';
 import { createTempDatabase } from '@/tests/helpers/db-temp-database';
 import { waitFor } from '@/tests/helpers/test-stack';
 import { freePort } from '@/bench/harness/bench-stack';

@@ -1,9 +1,9 @@
 // The admin area refuses a visitor: its pages send them to the login form, its API answers 401
 // without credentials and with a wrong password. (The login form's own refusal of a wrong password
 // is in admin.spec.ts.)
-import { ADMIN_HEADERS } from './admin-console';
-import { E2E } from './e2e-environment';
-import { expect, test } from './fixtures';
+import { ADMIN_HEADERS } from './support/admin-console';
+import { E2E } from './support/e2e-environment';
+import { expect, test } from './support/fixtures';
 
 test('a visitor without a login is sent to the login form and refused by the API', async ({ page, request }) => {
   for (const path of ['/admin', '/admin/dead-letters', '/admin/queues']) {

@@ -7,10 +7,10 @@
 import type { APIRequestContext, Page } from '@playwright/test';
 import { createQueueSet, closeQueueSet, QUEUE_NAMES } from '../lib/queues';
 import { createProducerConnection } from '../lib/valkey';
-import { E2E } from './e2e-environment';
-import { expect, test } from './fixtures';
-import { inspect } from './mock-providers';
-import { readmeScreenshot } from './readme-screenshot';
+import { E2E } from './support/e2e-environment';
+import { expect, test } from './support/fixtures';
+import { inspect } from './support/mock-providers';
+import { readmeScreenshot } from './support/readme-screenshot';
 
 const ADMIN = E2E.admin;
 const QUEUES = ['email', 'crm', 'avatar', 'analytics'];

@@ -1,9 +1,9 @@
 // Provider outages as the user sees them: the signup is confirmed at once, the status page shows
 // the jobs retrying, and once the providers are back every job completes with one effect.
-import { waitForQuietBreakers } from './admin-console';
-import { expect, test } from './fixtures';
-import { EFFECT_PROVIDERS, recordsFor, setFault } from './mock-providers';
-import { expectEveryJob, jobRow, SIGNUP_JOBS, signUpInForm, uniqueEmail } from './signup-flow';
+import { waitForQuietBreakers } from './support/admin-console';
+import { expect, test } from './support/fixtures';
+import { EFFECT_PROVIDERS, recordsFor, setFault } from './support/mock-providers';
+import { expectEveryJob, jobRow, SIGNUP_JOBS, signUpInForm, uniqueEmail } from './support/signup-flow';
 
 test.beforeEach(async ({ request }) => {
   // A breaker already open would hold the jobs back before they fail: the page would show them

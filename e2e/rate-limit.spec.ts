@@ -2,10 +2,10 @@
 // spending an attempt and without a dead letter. Observed three ways: every state the status page
 // showed (never "retrying, attempt n of m", which appears only once an attempt has been spent),
 // the job's own counters in the admin's job browser (bull-board), and the dead-letter API.
-import { adminPage, deadLettersOfJob } from './admin-console';
-import { expect, test } from './fixtures';
-import { recordsFor, setFault } from './mock-providers';
-import { expectEveryJob, jobRow, signUpInForm, uniqueEmail } from './signup-flow';
+import { adminPage, deadLettersOfJob } from './support/admin-console';
+import { expect, test } from './support/fixtures';
+import { recordsFor, setFault } from './support/mock-providers';
+import { expectEveryJob, jobRow, signUpInForm, uniqueEmail } from './support/signup-flow';
 
 test('a rate-limited CRM delays the contact without spending attempts', async ({ page, browser, request }) => {
   test.setTimeout(90_000);

@@ -2,11 +2,11 @@
 // email and follow its link; the form's errors, with nothing stored; and the same signup with
 // JavaScript turned off. The happy path also takes the README's screenshots of the form and the
 // finished status page.
-import { countUsers, userIdByEmail } from './database';
-import { expect, test } from './fixtures';
-import { EFFECT_PROVIDERS, recordsFor, welcomeEmailTo } from './mock-providers';
-import { expectEveryJob, fillSignupForm, signUpInForm, uniqueEmail } from './signup-flow';
-import { readmeScreenshot } from './readme-screenshot';
+import { countUsers, userIdByEmail } from './support/database';
+import { expect, test } from './support/fixtures';
+import { EFFECT_PROVIDERS, recordsFor, welcomeEmailTo } from './support/mock-providers';
+import { expectEveryJob, fillSignupForm, signUpInForm, uniqueEmail } from './support/signup-flow';
+import { readmeScreenshot } from './support/readme-screenshot';
 
 test.describe('signing up in the browser', () => {
   test('lands on the status page, which fills in by itself, and the email link verifies the address', async ({ page }) => {

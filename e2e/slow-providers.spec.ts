@@ -3,9 +3,9 @@
 // baseline (POST /api/signups/sync) calls the four providers inside the request, so it answers only
 // after their latency. Both timings are recorded in the report; only the baseline's, its defining
 // behaviour, is asserted.
-import { expect, test } from './fixtures';
-import { setFault } from './mock-providers';
-import { expectEveryJob, signUpInForm, uniqueEmail } from './signup-flow';
+import { expect, test } from './support/fixtures';
+import { setFault } from './support/mock-providers';
+import { expectEveryJob, signUpInForm, uniqueEmail } from './support/signup-flow';
 
 const PROVIDER_LATENCY_MS = 3_000;
 

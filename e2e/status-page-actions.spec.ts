@@ -1,10 +1,10 @@
 // What a new user and an admin can do beyond signing up, in the browser: ask for the verification
 // email again (once a minute), delete the account, and invite a list of people into a workspace.
-import { ADMIN_HEADERS, adminPage } from './admin-console';
-import { E2E } from './e2e-environment';
-import { expect, test } from './fixtures';
-import { inspect } from './mock-providers';
-import { jobRow, signUpInForm, uniqueEmail } from './signup-flow';
+import { ADMIN_HEADERS, adminPage } from './support/admin-console';
+import { E2E } from './support/e2e-environment';
+import { expect, test } from './support/fixtures';
+import { inspect } from './support/mock-providers';
+import { jobRow, signUpInForm, uniqueEmail } from './support/signup-flow';
 
 interface Mail {
   key: string;

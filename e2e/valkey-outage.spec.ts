@@ -1,11 +1,11 @@
 // Valkey stopped while people sign up: the signup is saved with its jobs in the outbox and
 // confirmed; the status page shows the jobs queued. Valkey comes back on the same port and data
 // directory, the outbox relay dispatches the jobs, and they all complete.
-import { E2E } from './e2e-environment';
-import { expect, test } from './fixtures';
-import { EFFECT_PROVIDERS, recordsFor } from './mock-providers';
-import { expectEveryJob, signUpInForm, uniqueEmail } from './signup-flow';
-import { isValkeyRunning, startValkey, stopValkey } from './valkey-server';
+import { E2E } from './support/e2e-environment';
+import { expect, test } from './support/fixtures';
+import { EFFECT_PROVIDERS, recordsFor } from './support/mock-providers';
+import { expectEveryJob, signUpInForm, uniqueEmail } from './support/signup-flow';
+import { isValkeyRunning, startValkey, stopValkey } from './support/valkey-server';
 
 test.afterEach(async () => {
   // Whatever happened in the test, the rest of the suite needs its Valkey.

@@ -2,11 +2,11 @@
 // lock expires (WORKER_LOCK_DURATION_MS, 5 s in this stack), the stalled-job check hands the job to
 // the new worker, and it completes once: one contact at the CRM, whose idempotency key makes the
 // resend of an already-delivered request a replay.
-import { adminPage } from './admin-console';
-import { expect, test } from './fixtures';
-import { recordsFor, setFault } from './mock-providers';
-import { expectEveryJob, jobRow, signUpInForm, uniqueEmail } from './signup-flow';
-import { workerPids } from './stack-processes';
+import { adminPage } from './support/admin-console';
+import { expect, test } from './support/fixtures';
+import { recordsFor, setFault } from './support/mock-providers';
+import { expectEveryJob, jobRow, signUpInForm, uniqueEmail } from './support/signup-flow';
+import { workerPids } from './support/stack-processes';
 
 test('a worker killed mid-job: its job finishes on the restarted worker, once', async ({ page, browser }) => {
   test.setTimeout(90_000);
@@ -22,7 +22,7 @@ test('a worker killed mid-job: its job finishes on the restarted worker, once', 
   process.kill(killed as number, 'SIGKILL');
   await setFault('crm', { mode: 'up' });
 
-  // The stack restarts it (infra/start-stack.ts): one worker process again, a new one.
+  // The stack restarts it (scripts/start-stack.ts): one worker process again, a new one.
   await expect
     .poll(() => workerPids().filter((pid) => pid !== killed), { timeout: 30_000, message: 'a restarted worker process' })
     .toHaveLength(1);

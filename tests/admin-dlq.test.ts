@@ -5,7 +5,7 @@ import {
   listDeadLettersRequest,
   replayDeadLettersRequest,
   type DeadLetterDeps,
-} from '@/app/_admin/dead-letter-requests';
+} from '@/app/_admin/dead-letters/dead-letter-requests';
 import { insertUser, newToken } from '@/app/_signup/create-signup';
 import { syncCrmContact } from '@/workers/jobs/job-contracts';
 import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';

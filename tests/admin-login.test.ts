@@ -1,16 +1,16 @@
 // The admin login: a signed session cookie, a throttled form that never says which part was wrong,
 // no open redirect, origin checks on every cookie-authenticated write, Basic for scripts, logout.
 import { describe, expect, it, vi } from 'vitest';
-import { authenticateAdmin, requireAdminPage, safeNextPath } from '@/app/_admin/admin-auth';
+import { authenticateAdmin, requireAdminPage, safeNextPath } from '@/app/_admin/auth/admin-auth';
 import {
   createSessionCookie,
   SESSION_COOKIE,
   SESSION_TTL_SECONDS,
   verifySessionCookie,
   type SessionCredentials,
-} from '@/app/_admin/admin-session';
-import { ADMIN_DISABLED, attemptLogin, WRONG_CREDENTIALS } from '@/app/_admin/login-attempt';
-import { LOGIN_FAILURES_PER_MINUTE, LoginThrottle } from '@/app/_admin/login-throttle';
+} from '@/app/_admin/auth/admin-session';
+import { ADMIN_DISABLED, attemptLogin, WRONG_CREDENTIALS } from '@/app/_admin/auth/login-attempt';
+import { LOGIN_FAILURES_PER_MINUTE, LoginThrottle } from '@/app/_admin/auth/login-throttle';
 import { POST as logout } from '@/app/admin/logout/route';
 import { config } from '@/lib/config';
 import { adminGate } from '@/proxy';

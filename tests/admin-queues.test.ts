@@ -13,8 +13,8 @@ import {
   queueHealthRequest,
   resumeQueueRequest,
   type QueueAdminDeps,
-} from '@/app/_admin/queue-health-requests';
-import type { QueueHealthReport } from '@/lib/queue-health';
+} from '@/app/_admin/queue-health/queue-health-requests';
+import type { QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
 import type { CircuitBreaker } from '@/lib/circuit-breaker';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';

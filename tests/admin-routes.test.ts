@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { ProxyMatcher } from 'next/dist/build/analysis/get-page-static-info';
 import { getMiddlewareRouteMatcher } from 'next/dist/shared/lib/router/utils/middleware-route-matcher';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { LOGIN_FAILURES_PER_MINUTE } from '@/app/_admin/login-throttle';
+import { LOGIN_FAILURES_PER_MINUTE } from '@/app/_admin/auth/login-throttle';
 import { config } from '@/lib/config';
 import { config as proxyConfig, adminGate } from '@/proxy';
 

@@ -3,7 +3,7 @@
 // doubled (one effect row, one contact at the provider).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertUser, newToken } from '@/app/_signup/create-signup';
-import { replayDeadLetters } from '@/lib/dead-letters';
+import { replayDeadLetters } from '@/app/_admin/dead-letters/dead-letters';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { generateAvatar, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';

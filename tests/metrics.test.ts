@@ -112,7 +112,7 @@ describe('GET /api/metrics', () => {
   });
 
   it('is served by the route module, with this process’s registry', async () => {
-    const [{ GET }, { webRuntime }] = await Promise.all([import('@/app/api/metrics/route'), import('@/app/_signup/web-runtime')]);
+    const [{ GET }, { webRuntime }] = await Promise.all([import('@/app/api/metrics/route'), import('@/app/_web/web-runtime')]);
     try {
       // The fail-fast connection refuses commands until it has connected.
       await waitFor(() => webRuntime().valkey.status === 'ready', { what: 'the web runtime connected' });

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
-import { queueHealth, type QueueHealth, type QueueHealthDeps, type QueueHealthReport } from '@/lib/queue-health';
+import { queueHealth, type QueueHealth, type QueueHealthDeps, type QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { closeQueueSet, createQueueSet, QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { applyMigrations } from '@/prisma/migrate';

@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionCookie, SESSION_COOKIE } from '@/app/_admin/admin-session';
-import type { WebRuntime } from '@/app/_signup/web-runtime';
+import { createSessionCookie, SESSION_COOKIE } from '@/app/_admin/auth/admin-session';
+import type { WebRuntime } from '@/app/_web/web-runtime';
 import { inviteMembersAction } from '@/app/_workspaces/invite-actions';
 import type { InviteFormState } from '@/app/_workspaces/invite-form';
 import { MAX_INVITES, MAX_LISTED_OFFENDERS, REPEATED_ENTRY } from '@/app/_workspaces/invite-input';
@@ -28,7 +28,7 @@ vi.mock('next/headers', () => ({
   }),
   headers: async () => new Headers({ host: 'app.test' }),
 }));
-vi.mock('@/app/_signup/web-runtime', () => ({ webRuntime: () => fakes.runtime as WebRuntime }));
+vi.mock('@/app/_web/web-runtime', () => ({ webRuntime: () => fakes.runtime as WebRuntime }));
 
 let stack: TestStack;
 let deps: InviteRequestDeps;

@@ -3,7 +3,7 @@
 // admins, and state changes only from this site (admin-auth.ts). When the mocks are not running,
 // as against real providers, it answers 503 {available: false} and the panel hides itself.
 import { z } from 'zod';
-import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/admin-auth';
+import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { config } from '@/lib/config';
 import { faultRequestSchema } from '@/infra/mock-providers/fault-modes';
 import { PROVIDER_NAMES } from '@/infra/mock-providers/providers';

@@ -7,7 +7,7 @@ import { redirect } from 'next/navigation';
 import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress } from '@/app/_signup/rate-limiter';
 import { DUPLICATE_EMAIL_ERRORS, parseSignupInput, type FieldErrors } from '@/app/_signup/signup-input';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { errorSummary } from '@/lib/log';
 
 type Field = 'name' | 'email' | 'workspace';

@@ -5,7 +5,7 @@
 import Link from 'next/link';
 import { useEffect, useState, type ReactNode } from 'react';
 import type { FaultMode, FaultSetting } from '@/infra/mock-providers/fault-modes';
-import type { QueueHealthReport } from '@/lib/queue-health';
+import type { QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { count, duration, perMinute, relativeTime } from './format-units';
 import { ProviderFaultPanel } from './provider-fault-panel';
 import { QueueCard } from './queue-card';

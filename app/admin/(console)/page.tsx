@@ -1,9 +1,9 @@
 // /admin: queue health. The first report is read here so the page arrives filled in; the client
 // then refreshes it from GET /api/admin/queues (health-dashboard.tsx).
 import type { Metadata } from 'next';
-import { requireAdminPage } from '@/app/_admin/admin-auth';
-import { queueAdminDeps } from '@/app/_admin/queue-health-requests';
-import { queueHealth, type QueueHealthReport } from '@/lib/queue-health';
+import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
+import { queueAdminDeps } from '@/app/_admin/queue-health/queue-health-requests';
+import { queueHealth, type QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { HealthDashboard } from './health-dashboard';
 
 export const dynamic = 'force-dynamic';

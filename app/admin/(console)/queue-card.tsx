@@ -3,7 +3,7 @@
 // throughput, latencies, and a pause switch. Everything comes from the polled QueueHealth.
 import Link from 'next/link';
 import { useState } from 'react';
-import type { QueueHealth } from '@/lib/queue-health';
+import type { QueueHealth } from '@/app/_admin/queue-health/queue-health';
 import { count, duration, perMinute, percent, plural, relativeTime } from './format-units';
 import { ThroughputChart } from './throughput-chart';
 

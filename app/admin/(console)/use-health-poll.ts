@@ -3,10 +3,10 @@
 // while the tab is visible. A hidden tab asks nothing and refreshes as soon as it is shown again.
 // A failed refresh keeps the last good figures and says so, rather than blanking the page.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { QueueHealthReport } from '@/lib/queue-health';
+import type { QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import type { FaultModes } from './provider-fault-panel';
 
-/** The report is built to answer within one interval even with Valkey hanging (lib/queue-health.ts). */
+/** The report is built to answer within one interval even with Valkey hanging (app/_admin/queue-health/queue-health.ts). */
 export const POLL_INTERVAL_MS = 2_000;
 
 export interface HealthPoll {

@@ -1,6 +1,6 @@
 // The health page's first line: the overall verdict in green, amber or red, every reason behind it,
 // and how fresh the figures are.
-import type { Verdict } from '@/lib/queue-health';
+import type { Verdict } from '@/app/_admin/queue-health/queue-health';
 
 const HEADLINE: Record<Verdict, { title: string; summary: string }> = {
   healthy: {

@@ -1,13 +1,13 @@
 'use server';
-// The admin login form's server action: the checks live in attemptLogin (app/_admin/login-attempt.ts);
+// The admin login form's server action: the checks live in attemptLogin (app/_admin/auth/login-attempt.ts);
 // this wires in the request's headers, sets the session cookie and leaves for the admin page.
 // Next refuses server actions whose Origin does not match the host, so a cross-site page cannot
 // post this form.
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { SESSION_COOKIE } from '@/app/_admin/admin-session';
-import { attemptLogin, type LoginFormState } from '@/app/_admin/login-attempt';
-import { loginThrottle } from '@/app/_admin/login-throttle';
+import { SESSION_COOKIE } from '@/app/_admin/auth/admin-session';
+import { attemptLogin, type LoginFormState } from '@/app/_admin/auth/login-attempt';
+import { loginThrottle } from '@/app/_admin/auth/login-throttle';
 import { config } from '@/lib/config';
 import { createLogger } from '@/lib/log';
 

@@ -3,8 +3,8 @@
 import type { Metadata } from 'next';
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { safeNextPath } from '@/app/_admin/admin-auth';
-import { SESSION_COOKIE, verifySessionCookie } from '@/app/_admin/admin-session';
+import { safeNextPath } from '@/app/_admin/auth/admin-auth';
+import { SESSION_COOKIE, verifySessionCookie } from '@/app/_admin/auth/admin-session';
 import { LoginForm } from '@/app/admin/login/login-form';
 import { config } from '@/lib/config';
 

@@ -1,8 +1,8 @@
 // POST /admin/logout: forgets the session in this browser and goes to the login page. POST only,
 // from this site only, so another page cannot sign the admin out with an image or a form.
 // The cookie is signed, not stored, so a copy taken elsewhere stays valid until it expires.
-import { LOGIN_PATH, sameOriginWrite } from '@/app/_admin/admin-auth';
-import { requestIsHttps, serializeSessionCookie, sessionCookieFrom, sessionCookieOptions, verifySessionCookie } from '@/app/_admin/admin-session';
+import { LOGIN_PATH, sameOriginWrite } from '@/app/_admin/auth/admin-auth';
+import { requestIsHttps, serializeSessionCookie, sessionCookieFrom, sessionCookieOptions, verifySessionCookie } from '@/app/_admin/auth/admin-session';
 import { config } from '@/lib/config';
 
 export const dynamic = 'force-dynamic';

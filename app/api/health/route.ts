@@ -1,7 +1,7 @@
 // GET /api/health: liveness of the web process and reachability of its two stores, unauthenticated
 // (load balancers and compose healthchecks call it). 503 when either store is unreachable, though
 // signups still work without Valkey: the outbox holds their jobs.
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export const dynamic = 'force-dynamic';
 

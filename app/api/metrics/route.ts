@@ -1,6 +1,6 @@
 // GET /api/metrics: Prometheus text format. With METRICS_TOKEN set it answers only
 // `Authorization: Bearer <token>`; without it, anyone, so it must then stay off public routes.
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { config } from '@/lib/config';
 import { handleMetricsRequest, metrics } from '@/lib/metrics';
 

@@ -1,5 +1,5 @@
 import { handleSignupRequest } from '@/app/_signup/signup-request';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export const dynamic = 'force-dynamic';
 

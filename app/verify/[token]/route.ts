@@ -1,7 +1,7 @@
 // GET /verify/<token>: the link in the welcome email. Marks the address confirmed (once; clicking
 // again changes nothing) and sends the user on to their status page.
 import { statusPath } from '@/app/_signup/create-signup';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { errorSummary } from '@/lib/log';
 
 export const dynamic = 'force-dynamic';

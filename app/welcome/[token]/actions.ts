@@ -6,7 +6,7 @@ import { redirect } from 'next/navigation';
 import { deleteAccount } from '@/app/_signup/delete-account';
 import { resendVerification } from '@/app/_signup/resend-verification';
 import { errorSummary } from '@/lib/log';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export interface ResendFormState {
   outcome?: 'sent' | 'too-soon' | 'already-verified' | 'unknown-token' | 'unavailable';

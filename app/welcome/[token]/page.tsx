@@ -6,7 +6,7 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { signupStatus } from '@/app/_signup/signup-status';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { DeleteAccountForm } from '@/app/welcome/[token]/delete-account-form';
 import { JobStatusList } from '@/app/welcome/[token]/job-status-list';
 

@@ -1,7 +1,7 @@
 // Who replayed or discarded which dead letters, when and why: the newest rows of
-// dead_letter_actions, written by lib/dead-letters.ts with every decision.
+// dead_letter_actions, written by app/_admin/dead-letters/dead-letters.ts with every decision.
 import Link from 'next/link';
-import type { deadLetterActions } from '@/lib/dead-letters';
+import type { deadLetterActions } from '@/app/_admin/dead-letters/dead-letters';
 import { count, relativeTime, timestamp } from '../format-units';
 
 type AuditEntry = Awaited<ReturnType<typeof deadLetterActions>>[number];

@@ -3,7 +3,7 @@
 // as the JSON API does. A parameter that does not parse is ignored rather than refused: this is a
 // page a person types into.
 import { z } from 'zod';
-import type { DeadLetterFilter } from '@/lib/dead-letters';
+import type { DeadLetterFilter } from '@/app/_admin/dead-letters/dead-letters';
 import { QUEUE_NAMES } from '@/lib/queues';
 
 export const TIME_WINDOWS = {
@@ -38,7 +38,7 @@ export function parseDeadLetterQuery(searchParams: Record<string, string | strin
   return filterSchema.parse(first);
 }
 
-/** The query as lib/dead-letters.ts's filter; `within` counts back from `now`. */
+/** The query as app/_admin/dead-letters/dead-letters.ts's filter; `within` counts back from `now`. */
 export function toFilter(query: DeadLetterQuery, now: number): DeadLetterFilter {
   const windowStart = query.within ? new Date(now - TIME_WINDOWS[query.within].ms) : undefined;
   const after = query.after ? new Date(query.after) : undefined;

@@ -10,7 +10,7 @@ import {
   replayDeadLettersAction,
   replayQueueAction,
   type DeadLetterActionResult,
-} from '@/app/_admin/dead-letter-actions';
+} from '@/app/_admin/dead-letters/dead-letter-actions';
 import { count, plural, relativeTime, timestamp } from '../format-units';
 import { ConfirmPanel, DiscardPanel } from './decision-panels';
 

@@ -1,11 +1,11 @@
 // /admin/dead-letters: the dead-letter queue, filtered by query parameters, with replay and discard
-// (dead-letter-table.tsx, through app/_admin/dead-letter-actions.ts) and the audit log of those
-// decisions. Read on the server from PostgreSQL through lib/dead-letters.ts.
+// (dead-letter-table.tsx, through app/_admin/dead-letters/dead-letter-actions.ts) and the audit log of those
+// decisions. Read on the server from PostgreSQL through app/_admin/dead-letters/dead-letters.ts.
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { requireAdminPage } from '@/app/_admin/admin-auth';
+import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
 import { deadLetterDeps } from '@/app/_admin/admin-runtime';
-import { deadLetterActions, listDeadLetters } from '@/lib/dead-letters';
+import { deadLetterActions, listDeadLetters } from '@/app/_admin/dead-letters/dead-letters';
 import { QUEUE_NAMES } from '@/lib/queues';
 import { count } from '../format-units';
 import { AuditLog } from './audit-log';

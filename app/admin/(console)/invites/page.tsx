@@ -2,7 +2,7 @@
 // POST /api/workspaces/<slug>/invites (app/_workspaces/invite-members.ts). All or nothing: one bad
 // address refuses the list and the page lists what to fix.
 import type { Metadata } from 'next';
-import { requireAdminPage } from '@/app/_admin/admin-auth';
+import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
 import { InviteForm } from './invite-form';
 import './invites.css';
 

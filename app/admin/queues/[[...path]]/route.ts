@@ -1,6 +1,6 @@
 // bull-board's page, its API and its static files (app/_admin/bull-board.ts), all behind the admin
 // login: every request authenticates first, whatever it asks for.
-import { authenticateAdmin } from '@/app/_admin/admin-auth';
+import { authenticateAdmin } from '@/app/_admin/auth/admin-auth';
 import { BULL_BOARD_PATH, bullBoard } from '@/app/_admin/bull-board';
 import { config } from '@/lib/config';
 

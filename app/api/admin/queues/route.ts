@@ -1,4 +1,4 @@
-import { queueAdminDeps, queueHealthRequest } from '@/app/_admin/queue-health-requests';
+import { queueAdminDeps, queueHealthRequest } from '@/app/_admin/queue-health/queue-health-requests';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,5 +1,5 @@
 import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export const dynamic = 'force-dynamic';
 

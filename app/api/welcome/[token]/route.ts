@@ -3,7 +3,7 @@
 // unavailable (app/_signup/delete-account.ts).
 import { handleDeleteAccountRequest } from '@/app/_signup/delete-account';
 import { signupStatus } from '@/app/_signup/signup-status';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { errorSummary } from '@/lib/log';
 
 export const dynamic = 'force-dynamic';

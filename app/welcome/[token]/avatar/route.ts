@@ -1,7 +1,7 @@
 // GET /welcome/<token>/avatar: the user's generated avatar, proxied from the storage provider so
 // the browser never needs the provider's address. Only URLs on the configured provider are
 // fetched: the stored URL came from a third party's answer and must not steer this server (SSRF).
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { config } from '@/lib/config';
 
 export const dynamic = 'force-dynamic';

@@ -1,7 +1,7 @@
 'use client';
 // Replay or discard one dead letter from its detail page.
 import { useState, useTransition } from 'react';
-import { discardDeadLettersAction, replayDeadLettersAction, type DeadLetterActionResult } from '@/app/_admin/dead-letter-actions';
+import { discardDeadLettersAction, replayDeadLettersAction, type DeadLetterActionResult } from '@/app/_admin/dead-letters/dead-letter-actions';
 import { DiscardPanel } from '../decision-panels';
 
 export function DeadLetterDecision({ id }: { id: string }) {

@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { z } from 'zod';
-import { requireAdminPage } from '@/app/_admin/admin-auth';
+import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
 import { deadLetterDeps } from '@/app/_admin/admin-runtime';
 import { count, relativeTime, timestamp } from '../../format-units';
 import { DeadLetterDecision } from './dead-letter-decision';

@@ -1,5 +1,5 @@
 import { deadLetterDeps } from '@/app/_admin/admin-runtime';
-import { replayDeadLettersRequest } from '@/app/_admin/dead-letter-requests';
+import { replayDeadLettersRequest } from '@/app/_admin/dead-letters/dead-letter-requests';
 
 export const dynamic = 'force-dynamic';
 

@@ -2,7 +2,7 @@
 // API. 202 accepted, 429 with Retry-After inside the once-a-minute limit, 409 already confirmed,
 // 404 unknown token, 503 database unavailable (app/_signup/resend-verification.ts).
 import { handleResendVerificationRequest } from '@/app/_signup/resend-verification';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,4 +1,4 @@
-import { pauseQueueRequest, queueAdminDeps } from '@/app/_admin/queue-health-requests';
+import { pauseQueueRequest, queueAdminDeps } from '@/app/_admin/queue-health/queue-health-requests';
 
 export const dynamic = 'force-dynamic';
 

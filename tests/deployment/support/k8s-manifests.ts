@@ -1,4 +1,4 @@
-// infra/k8s as tests/k8s-manifests.test.ts and tests/k8s-scaling.test.ts read it, without a
+// infra/k8s as tests/deployment/k8s-manifests.test.ts and tests/deployment/k8s-scaling.test.ts read it, without a
 // cluster: the manifests' shape (as far as the checks read it), every document of every file
 // loaded and sorted by kind, and each container's environment as Kubernetes would assemble it, so
 // lib/config.ts can parse what the process would see.
@@ -116,7 +116,7 @@ export const PROBE_HANDLERS = ['httpGet', 'exec', 'tcpSocket', 'grpc'] as const;
 // --- loading -------------------------------------------------------------------------------------
 
 const K8S_DIR = 'infra/k8s';
-const repoUrl = (path: string) => new URL(`../../${path}`, import.meta.url);
+const repoUrl = (path: string) => new URL(`../../../${path}`, import.meta.url);
 
 export const files = readdirSync(repoUrl(K8S_DIR))
   .filter((file) => /\.ya?ml$/.test(file))

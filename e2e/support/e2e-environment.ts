@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../lib/config';
+import { loadConfig } from '../../lib/config';
 
 const base = loadConfig();
 const database = new URL(base.databaseUrl);
@@ -17,7 +17,7 @@ const port = 3200;
 const mocksHttpPort = 4110;
 const admin = { user: 'admin', password: 'e2e-admin-password' };
 
-// Its own Valkey (started by e2e/run-stack.ts), because the Valkey-outage spec stops it: a shared
+// Its own Valkey (started by e2e/support/run-stack.ts), because the Valkey-outage spec stops it: a shared
 // server would take down whatever else uses it. The port is picked once, by the Playwright runner,
 // which loads this file first; its test workers and the web server command inherit the variable.
 process.env.E2E_VALKEY_PORT ??= freePort();

@@ -10,7 +10,7 @@ import { QUEUE_NAMES } from '@/lib/config';
 import { createMetrics } from '@/lib/metrics';
 import type { MetricsServer } from '@/workers/runtime/metrics-server';
 import { QUEUE_RUNTIME } from '@/workers/runtime/start-workers';
-import { readRepoFile } from './helpers/container-files';
+import { readRepoFile } from './support/container-files';
 import {
   budgets,
   componentOf,
@@ -30,7 +30,7 @@ import {
   workers,
   type ScaledObject,
   type Workload,
-} from './helpers/k8s-manifests';
+} from './support/k8s-manifests';
 
 /** PostgreSQL's defaults: max_connections 100, of which superuser_reserved_connections 3. */
 const POSTGRES_CONNECTIONS = 100 - 3;

@@ -1,4 +1,4 @@
-// `npx tsx infra/standalone-smoke.ts`, after `npm run build` (CI runs it): starts the standalone
+// `npx tsx scripts/standalone-smoke.ts`, after `npm run build` (CI runs it): starts the standalone
 // web server the way the container image does, from a copy outside the repo, and drives what
 // depends on files the build's trace must have copied: bull-board's page and static files, BullMQ
 // on Valkey, the Prisma client on PostgreSQL, sharp and nodemailer in the synchronous baseline,
@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createSessionCookie, SESSION_COOKIE } from '../app/_admin/admin-session';
+import { createSessionCookie, SESSION_COOKIE } from '../app/_admin/auth/admin-session';
 import { childProcessEnv, config, formatClusterNodes, loadConfig, type ValkeyTarget } from '../lib/config';
 import { withDeadline } from '../lib/deadline';
 import { createWorkerConnection, unlinkMatching } from '../lib/valkey';

@@ -12,8 +12,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { SESSION_COOKIE, sessionCookieFrom, verifySessionCookie } from '@/app/_admin/admin-session';
-import { loginThrottle, type LoginThrottle } from '@/app/_admin/login-throttle';
+import { SESSION_COOKIE, sessionCookieFrom, verifySessionCookie } from '@/app/_admin/auth/admin-session';
+import { loginThrottle, type LoginThrottle } from '@/app/_admin/auth/login-throttle';
 import { clientAddress } from '@/app/_signup/rate-limiter';
 import { config } from '@/lib/config';
 

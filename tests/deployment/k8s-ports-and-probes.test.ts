@@ -25,7 +25,7 @@ import {
   settingsOf,
   startWorkerMetricsServer,
   workers,
-} from './helpers/k8s-manifests';
+} from './support/k8s-manifests';
 
 /** Unauthenticated (load balancers call it), 503 when PostgreSQL or Valkey is unreachable (its route.ts). */
 const HEALTH_ROUTE = '/api/health';

@@ -1,9 +1,9 @@
 // One submission of the admin login form, as a plain function of the form and the request headers
 // (the server action in app/admin/login wires in cookies and the redirect). Refusals come back as
 // form state; a wrong user and a wrong password read the same.
-import { credentialsMatch, safeNextPath, type AdminCredentials } from '@/app/_admin/admin-auth';
-import { createSessionCookie, requestIsHttps, sessionCookieOptions, type SessionCookieOptions } from '@/app/_admin/admin-session';
-import type { LoginThrottle } from '@/app/_admin/login-throttle';
+import { credentialsMatch, safeNextPath, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
+import { createSessionCookie, requestIsHttps, sessionCookieOptions, type SessionCookieOptions } from '@/app/_admin/auth/admin-session';
+import type { LoginThrottle } from '@/app/_admin/auth/login-throttle';
 import { clientAddress } from '@/app/_signup/rate-limiter';
 
 export const WRONG_CREDENTIALS = 'Wrong user or password.';

@@ -1,10 +1,10 @@
 // Readers for docker-compose.yml, infra/Dockerfile, .env.example and the sources the image runs,
-// for tests/compose.test.ts: no Docker engine runs here, so the files are read the way Compose and
+// for tests/deployment/compose.test.ts: no Docker engine runs here, so the files are read the way Compose and
 // BuildKit read them, for the parts the tests check.
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-export const readRepoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+export const readRepoFile = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 
 export interface ComposeService {
   image?: string;
@@ -178,7 +178,7 @@ export function scriptArgv(script: string): { argv: string[]; assignments: Recor
 
 /** The TypeScript files under a repo folder, tests left out. */
 export function typescriptFiles(dir: string): string[] {
-  return readdirSync(new URL(`../../${dir}`, import.meta.url), { recursive: true, encoding: 'utf8' })
+  return readdirSync(new URL(`../../../${dir}`, import.meta.url), { recursive: true, encoding: 'utf8' })
     .filter((file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file))
     .map((file) => `${dir}/${file}`);
 }

@@ -1,14 +1,14 @@
 'use server';
 // The dead-letter page's server actions: replay or discard one, a selection, or all of a queue.
 // Each checks the admin session first, parses what the browser sent (anyone can call an action
-// with anything), and goes through lib/dead-letters.ts, which writes the audit log. Expected
+// with anything), and goes through app/_admin/dead-letters/dead-letters.ts, which writes the audit log. Expected
 // failures come back as values for the page to show; only bugs throw.
 import { revalidatePath } from 'next/cache';
 import { z } from 'zod';
-import { requireAdminPage } from '@/app/_admin/admin-auth';
+import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
 import { deadLetterDeps } from '@/app/_admin/admin-runtime';
-import { discardDeadLetters, listDeadLetters, MAX_PAGE, replayDeadLetters, type ReplayResult } from '@/lib/dead-letters';
-import { isValkeyUnreachable } from '@/lib/queue-health';
+import { discardDeadLetters, listDeadLetters, MAX_PAGE, replayDeadLetters, type ReplayResult } from '@/app/_admin/dead-letters/dead-letters';
+import { isValkeyUnreachable } from '@/app/_admin/queue-health/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
 
 export type DeadLetterActionResult = { ok: true; message: string } | { ok: false; error: string };

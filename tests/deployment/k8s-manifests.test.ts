@@ -3,11 +3,11 @@
 // infra/Dockerfile builds, sets only variables lib/config.ts reads and takes its secrets from the
 // operator's Secret; and each queue has one worker Deployment, which outlasts its own shutdown
 // deadline. Where the processes listen and what their probes ask:
-// tests/k8s-ports-and-probes.test.ts; scaling, disruption budgets and database connections:
-// tests/k8s-scaling.test.ts.
+// tests/deployment/k8s-ports-and-probes.test.ts; scaling, disruption budgets and database connections:
+// tests/deployment/k8s-scaling.test.ts.
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/config';
-import { configKeys, copiedRepoPaths, packageJson, readRepoFile, scriptArgv } from './helpers/container-files';
+import { configKeys, copiedRepoPaths, packageJson, readRepoFile, scriptArgv } from './support/container-files';
 import {
   composeImage,
   componentOf,
@@ -38,7 +38,7 @@ import {
   settingsOf,
   workers,
   type Workload,
-} from './helpers/k8s-manifests';
+} from './support/k8s-manifests';
 
 /** Read by Next's standalone server (it binds to HOSTNAME), not by lib/config.ts. */
 const NEXT_VARIABLES = ['HOSTNAME', 'NEXT_TELEMETRY_DISABLED'];

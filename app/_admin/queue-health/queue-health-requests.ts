@@ -2,11 +2,11 @@
 // resuming a queue. Every route authenticates first (admin-auth.ts); the route files pass in this
 // process's dependencies from queueAdminDeps().
 import { z } from 'zod';
-import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/admin-auth';
-import { webRuntime } from '@/app/_signup/web-runtime';
+import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { config } from '@/lib/config';
 import type { Logger } from '@/lib/log';
-import { isValkeyUnreachable, queueHealth, type QueueHealthDeps } from '@/lib/queue-health';
+import { isValkeyUnreachable, queueHealth, type QueueHealthDeps } from '@/app/_admin/queue-health/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
 import type { CircuitBreaker } from '@/lib/circuit-breaker';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';

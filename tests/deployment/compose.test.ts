@@ -4,7 +4,7 @@
 // lib/config.ts, points at services that exist; the workers' healthcheck passes against a real
 // metrics server; nothing starts before what it needs is healthy; and Prometheus and Grafana are
 // mounted where their own files expect. The image itself:
-// tests/container-image.test.ts.
+// tests/deployment/container-image.test.ts.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,7 +31,7 @@ import {
   scriptArgv,
   stageEnvironment,
   type ComposeService,
-} from './helpers/container-files';
+} from './support/container-files';
 
 const composeText = readRepoFile('docker-compose.yml');
 const example = parseEnvFile(readRepoFile('.env.example'));
@@ -127,7 +127,7 @@ describe('docker-compose.yml', () => {
         expect(inImage, `${name}: ${entry} in the image`).toBe(true);
         // The web's entry is build output: next.config.ts must keep producing it.
         if (entry.startsWith('.next/standalone/')) expect(nextConfig.output).toBe('standalone');
-        else expect(existsSync(new URL(`../${entry}`, import.meta.url)), `${entry} exists`).toBe(true);
+        else expect(existsSync(new URL(`../../${entry}`, import.meta.url)), `${entry} exists`).toBe(true);
       }
       const cmd = runtime.instructions.findLast(({ keyword }) => keyword === 'CMD');
       expect(JSON.parse(cmd?.args ?? '[]'), "the image's default command is the web").toEqual(commandOf(service('web')));
@@ -266,7 +266,7 @@ describe('docker-compose.yml', () => {
     it('mounts only files and folders the repo has', () => {
       for (const name of Object.keys(services)) {
         for (const [source = ''] of mounts(name)) {
-          expect(existsSync(new URL(`../${source}`, import.meta.url)), `${name} mounts ${source}`).toBe(true);
+          expect(existsSync(new URL(`../../${source}`, import.meta.url)), `${name} mounts ${source}`).toBe(true);
         }
       }
     });

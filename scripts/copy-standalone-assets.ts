@@ -3,7 +3,7 @@
 // public/ when there is one) behind for a CDN or the deployer to serve. Copied in beside
 // server.js, the standalone server serves them itself, so .next/standalone is the whole web app:
 // what `npm run web` runs, what infra/Dockerfile copies into the image, and what
-// infra/standalone-smoke.ts starts from a copy outside the repo.
+// scripts/standalone-smoke.ts starts from a copy outside the repo.
 import { existsSync } from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
 import path from 'node:path';

@@ -11,7 +11,7 @@ import {
   packageJson,
   readRepoFile,
   typescriptFiles,
-} from './helpers/container-files';
+} from './support/container-files';
 
 const pkg = packageJson();
 const { stages, runtime } = dockerfileStages();
@@ -28,7 +28,7 @@ describe('infra/Dockerfile', () => {
     }
     const build = stages.find((stage) => stage.name === 'build');
     expect(build?.instructions).toContainEqual({ keyword: 'RUN', args: 'npm run build' });
-    expect(pkg.scripts.postbuild).toBe('tsx infra/copy-standalone-assets.ts');
+    expect(pkg.scripts.postbuild).toBe('tsx scripts/copy-standalone-assets.ts');
   });
 
   it('runs the runtime stage as a non-root user, with a healthcheck', () => {

@@ -1,8 +1,8 @@
 // The /api/admin/dlq routes as Request → Response functions; the route files wire in this process's
 // dependencies. Every route authenticates first (admin-auth.ts).
 import { z } from 'zod';
-import type { AdminCredentials } from '@/app/_admin/admin-auth';
-import { authenticateAdmin } from '@/app/_admin/admin-auth';
+import type { AdminCredentials } from '@/app/_admin/auth/admin-auth';
+import { authenticateAdmin } from '@/app/_admin/auth/admin-auth';
 import type { Db } from '@/lib/db';
 import {
   discardDeadLetters,
@@ -10,7 +10,7 @@ import {
   MAX_PAGE,
   replayDeadLetters,
   type DeadLetterSelection,
-} from '@/lib/dead-letters';
+} from '@/app/_admin/dead-letters/dead-letters';
 import { QUEUE_NAMES, type QueueSet } from '@/lib/queues';
 
 export interface DeadLetterDeps {

@@ -11,7 +11,7 @@ import { createMetrics } from '@/lib/metrics';
 import { queuePrefix } from '@/lib/queues';
 import { createWorkerConnection } from '@/lib/valkey';
 
-const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 interface AlertRule {
   alert?: string;
