@@ -27,7 +27,7 @@ import { applyMigrations } from '@/prisma/migrate';
 import { createSignup } from '@/app/_signup/create-signup';
 import { startMockProviders } from '@/infra/mock-providers/start-mock-providers';
 import { startOutboxRelay } from '@/workers/loops/outbox-relay';
-import type { QueueLimiter } from '@/workers/queue-limiters';
+import type { QueueLimiter } from '@/lib/queues';
 import { startWorkers } from '@/workers/runtime/start-workers';
 import { startValkey, stopValkey } from '@/e2e/support/valkey-server';
 import { createTempDatabase } from '@/tests/helpers/db-temp-database';

@@ -2,19 +2,41 @@
 // transaction; the jobs reach Valkey afterwards, either at once (the fast path in the request) or
 // later through the relay (Valkey was down, or the web process died between commit and dispatch).
 // Every row carries its job's deterministic id, so dispatching a row twice adds no second job.
+//
+// The outbox knows jobs only by name. Their default options come from the job contracts
+// (workers/jobs/job-contracts.ts, jobOptions), which stand above lib/, so whoever dispatches passes
+// them in: the web's producers, the relay and the reconciler all pass the same lookup.
 import type { JobsOptions } from 'bullmq';
 import type { Db } from '@/lib/db';
 import { withDeadline } from '@/lib/deadline';
 import { Prisma } from '@/lib/generated/prisma/client';
 import { metrics } from '@/lib/metrics';
-import type { QueueName, QueueSet } from '@/lib/queues';
+import { jobIntervalMs, type QueueName, type QueueSet } from '@/lib/queues';
 import { reserveTenantSlots } from '@/lib/tenant-pacer';
-import type { OutboxEntry } from '@/workers/jobs/define-job';
-import { jobContract } from '@/workers/jobs/job-contracts';
-import { jobIntervalMs } from '@/workers/queue-limiters';
+
+/** What the outbox stores for one job; plain JSON only (ids, never personal data). */
+export interface OutboxEntry {
+  queue: QueueName;
+  jobName: string;
+  jobId: string;
+  payload: Record<string, unknown>;
+  /** The workspace whose share of the queue the job uses, when its contract is paced by tenant. */
+  tenant?: string | null;
+  /** Not to run before this time; absent: now. */
+  availableAt?: Date;
+}
 
 export interface OutboxRow extends OutboxEntry {
   id: bigint;
+}
+
+/** A job's default options by its name (the contracts' jobOptions). */
+export type JobOptionsLookup = (jobName: string) => JobsOptions;
+
+/** Where rows are dispatched to: the queues, and the options each job is added with. */
+export interface Dispatch {
+  queues: QueueSet;
+  jobOptions: JobOptionsLookup;
 }
 
 type TransactionClient = Prisma.TransactionClient;
@@ -76,7 +98,11 @@ export class EnqueueTimeoutError extends Error {
  * cost about one round trip. Throws if Valkey refuses or misses the deadline; nothing is marked
  * then.
  */
-export async function enqueueRows(queues: QueueSet, rows: OutboxRow[], deadlineMs = ENQUEUE_DEADLINE_MS): Promise<void> {
+export async function enqueueRows(
+  { queues, jobOptions }: Dispatch,
+  rows: OutboxRow[],
+  deadlineMs = ENQUEUE_DEADLINE_MS,
+): Promise<void> {
   const byQueue = groupBy(rows, (row) => row.queue);
   const adds = jobDelays(queues, rows).then((delays) =>
     Promise.all(
@@ -98,11 +124,11 @@ export async function enqueueRows(queues: QueueSet, rows: OutboxRow[], deadlineM
  * The fast path: enqueue the rows that are due soon, then mark them dispatched; rows due later are
  * the relay's when their time comes. Returns false (rows left to the relay) on failure.
  */
-export async function dispatchNow(db: Db, queues: QueueSet, rows: OutboxRow[]): Promise<boolean> {
+export async function dispatchNow(db: Db, dispatch: Dispatch, rows: OutboxRow[]): Promise<boolean> {
   const due = rows.filter((row) => isDueSoon(row));
   if (due.length === 0) return true;
   try {
-    await enqueueRows(queues, due);
+    await enqueueRows(dispatch, due);
   } catch {
     // Valkey is unreachable or slow: the rows stay pending and the relay sends them later.
     metrics().outboxDispatchFailures.inc({ path: 'fast' });
@@ -134,7 +160,7 @@ export interface RelayBatchResult {
  */
 export async function relayPendingBatch(
   db: Db,
-  queues: QueueSet,
+  dispatch: Dispatch,
   { batchSize, minAgeMs }: { batchSize: number; minAgeMs: number },
 ): Promise<RelayBatchResult> {
   return db.$transaction(
@@ -151,7 +177,7 @@ export async function relayPendingBatch(
       const rows = claimed.map(fromSql);
       if (rows.length === 0) return { claimed: 0, dispatched: 0 };
       try {
-        await enqueueRows(queues, rows);
+        await enqueueRows(dispatch, rows);
       } catch (cause) {
         const error = cause instanceof Error ? cause : new Error(String(cause));
         await tx.outboxMessage.updateMany({
@@ -170,7 +196,6 @@ export async function relayPendingBatch(
     { timeout: 15_000 },
   );
 }
-
 
 /**
  * Each row's delay: until its availableAt, and for work paced per tenant, until its slot on the
@@ -206,13 +231,6 @@ function groupBy<Key>(rows: OutboxRow[], keyOf: (row: OutboxRow) => Key): Map<Ke
     else groups.set(key, [row]);
   }
   return groups;
-}
-
-function jobOptions(jobName: string): JobsOptions {
-  const contract = jobContract(jobName);
-  // A row whose job no longer exists still goes out, with defaults, so it fails visibly in the
-  // queue instead of sitting in the outbox forever.
-  return contract?.options ?? {};
 }
 
 interface OutboxFields {

@@ -15,7 +15,7 @@
 // passed, so idle workspaces leave nothing behind. Its key carries the queue's hash tag, so it
 // lives in the queue's Valkey Cluster slot.
 //
-// Limits, by design: the pace is the queue's nominal rate (workers/queue-limiters.ts). While the
+// Limits, by design: the pace is the queue's nominal rate (lib/queues.ts). While the
 // workers fall behind it (a slow provider), released jobs pile up in arrival order and a newcomer
 // waits behind what was already released; it still never waits behind what was not. The clock is
 // per workspace, so splitting one big batch into many requests gains a workspace nothing.

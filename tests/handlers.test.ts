@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignup } from '@/app/_signup/create-signup';
 import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
-import { JOB_DEFINITIONS } from '@/workers/jobs/job-handlers';
+import { JOB_HANDLERS } from '@/workers/jobs/job-handlers';
 import { generateAvatar, sendWelcomeEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { processJob } from '@/workers/runtime/process-job';
 import { PermanentProviderError, RateLimitedProviderError, TransientProviderError } from '@/workers/providers/provider-errors';
@@ -32,9 +32,9 @@ async function newUser(): Promise<{ userId: string; email: string }> {
 }
 
 function run(name: string, userId: string) {
-  const definition = JOB_DEFINITIONS.get(name);
-  if (!definition) throw new Error(`no handler ${name}`);
-  return definition.handler({ userId }, ctx);
+  const handler = JOB_HANDLERS.get(name);
+  if (!handler) throw new Error(`no handler ${name}`);
+  return handler.handle({ userId }, ctx);
 }
 
 const PROVIDER_OF: Record<string, string> = {
@@ -203,7 +203,7 @@ describe('generate-avatar', () => {
 });
 
 function syncCrmContactWith(signal: AbortSignal, userId: string) {
-  const definition = JOB_DEFINITIONS.get(syncCrmContact.name);
-  if (!definition) throw new Error('no handler');
-  return definition.handler({ userId }, { ...ctx, signal });
+  const handler = JOB_HANDLERS.get(syncCrmContact.name);
+  if (!handler) throw new Error('no handler');
+  return handler.handle({ userId }, { ...ctx, signal });
 }

@@ -5,11 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
-import { collectQueueState, createMetrics, exposition, handleMetricsRequest, metrics, type QueueStateSources } from '@/lib/metrics';
+import { createMetrics, metrics } from '@/lib/metrics';
+import { collectQueueState, exposition, handleMetricsRequest, type QueueStateSources } from '@/lib/metrics-scrape';
 import { dispatchNow } from '@/lib/outbox';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
-import { SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { jobOptions, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { startMetricsServer } from '@/workers/runtime/metrics-server';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { reconcileOnce } from '@/workers/maintenance/reconciler';
@@ -189,7 +190,7 @@ describe('the outbox and the reconciler', () => {
     try {
       const before = await valueOf('signup_outbox_dispatch_failures_total', { path: 'fast' });
       const row = { id: 0n, queue: 'analytics' as const, jobName: trackSignupEvent.name, jobId: 'never-added', payload: { userId: randomUUID() } };
-      expect(await dispatchNow(stack.db, queues, [row])).toBe(false);
+      expect(await dispatchNow(stack.db, { queues, jobOptions }, [row])).toBe(false);
       expect(await valueOf('signup_outbox_dispatch_failures_total', { path: 'fast' })).toBe(before + 1);
     } finally {
       await closeQueueSet(queues).catch(() => undefined);

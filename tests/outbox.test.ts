@@ -73,8 +73,8 @@ describe('outbox', () => {
       const userId = await signUp();
       const before = await totalJobs();
       const rows = await outboxRows(userId);
-      await enqueueRows(stack.queues, rows);
-      await enqueueRows(stack.queues, rows);
+      await enqueueRows(stack.dispatch, rows);
+      await enqueueRows(stack.dispatch, rows);
       expect(await totalJobs()).toBe(before);
       expect((await queuedJobIds()).filter((id) => id.endsWith(userId))).toHaveLength(5);
     });
@@ -106,7 +106,7 @@ describe('outbox', () => {
     it('records each failed relay attempt and leaves the rows pending', async () => {
       await valkey.stop();
       const userId = await signUp();
-      const result = await relayPendingBatch(stack.db, stack.queues, { batchSize: 1_000, minAgeMs: 0 });
+      const result = await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 1_000, minAgeMs: 0 });
       expect(result.error).toBeInstanceOf(Error);
       const rows = await outboxRows(userId);
       expect(rows.every((row) => row.dispatchedAt === null && row.dispatchAttempts === 1)).toBe(true);
@@ -125,9 +125,9 @@ describe('outbox', () => {
       const older = await stack.db.outboxMessage.count({
         where: { dispatchedAt: null, availableAt: { lte: new Date() }, id: { lt: (await outboxRows(first))[0]?.id } },
       });
-      if (older > 0) await relayPendingBatch(stack.db, stack.queues, { batchSize: older, minAgeMs: 0 });
+      if (older > 0) await relayPendingBatch(stack.db, stack.dispatch, { batchSize: older, minAgeMs: 0 });
 
-      await relayPendingBatch(stack.db, stack.queues, { batchSize: 5, minAgeMs: 0 });
+      await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 5, minAgeMs: 0 });
       expect((await outboxRows(first)).every((row) => row.dispatchedAt !== null)).toBe(true);
       expect((await outboxRows(second)).every((row) => row.dispatchedAt === null)).toBe(true);
     });
@@ -137,7 +137,7 @@ describe('outbox', () => {
       const userId = await signUp();
       await valkey.start();
       await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
-      await relayPendingBatch(stack.db, stack.queues, { batchSize: 1_000, minAgeMs: 60_000 });
+      await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 1_000, minAgeMs: 60_000 });
       expect((await outboxRows(userId)).every((row) => row.dispatchedAt === null)).toBe(true);
     });
 
@@ -148,7 +148,7 @@ describe('outbox', () => {
       await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
 
       await Promise.all(
-        Array.from({ length: 4 }, () => relayPendingBatch(stack.db, stack.queues, { batchSize: 2, minAgeMs: 0 })),
+        Array.from({ length: 4 }, () => relayPendingBatch(stack.db, stack.dispatch, { batchSize: 2, minAgeMs: 0 })),
       );
       const relays = Array.from({ length: 3 }, () =>
         startOutboxRelay({ db: stack.db, queues: stack.queues, log: quietLog }, { batchSize: 2, minAgeMs: 0, idleMs: 10 }),
@@ -187,7 +187,7 @@ describe('work scheduled for later', () => {
 
   it('stays in PostgreSQL while it is further away than the horizon', async () => {
     const userId = await signUpWithFollowUpIn(3 * 24 * 60 * 60 * 1_000);
-    await relayPendingBatch(stack.db, stack.queues, { batchSize: 10_000, minAgeMs: 0 });
+    await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 10_000, minAgeMs: 0 });
 
     expect((await followUpOf(userId))?.dispatchedAt).toBeNull();
     expect(await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }))).toBeUndefined();
@@ -200,7 +200,7 @@ describe('work scheduled for later', () => {
       where: { jobId: sendGettingStartedEmail.jobId({ userId }) },
       data: { availableAt: dueAt },
     });
-    await relayPendingBatch(stack.db, stack.queues, { batchSize: 10_000, minAgeMs: 0 });
+    await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 10_000, minAgeMs: 0 });
 
     expect((await followUpOf(userId))?.dispatchedAt).not.toBeNull();
     const job = await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }));

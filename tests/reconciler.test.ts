@@ -159,7 +159,7 @@ describe('reconciler', () => {
         writeOutbox(tx, [outboxEntry(sendInviteEmail, { invitationId }, { tenant })]),
       );
       const followUpRow = (await stack.db.outboxMessage.findFirstOrThrow({ where: { jobId: followUpId } })) as unknown as OutboxRow;
-      expect(await dispatchNow(stack.db, stack.queues, [{ ...followUpRow, payload: { userId } }, inviteRow as OutboxRow])).toBe(true);
+      expect(await dispatchNow(stack.db, stack.dispatch, [{ ...followUpRow, payload: { userId } }, inviteRow as OutboxRow])).toBe(true);
 
       const { ageMs, window } = await backdate(stack.db, [userId]);
       await stack.db.$executeRaw`

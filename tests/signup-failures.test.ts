@@ -8,7 +8,7 @@ import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { createDb, type Db } from '@/lib/db';
-import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
+import { createSyncBaseline, type SyncBaseline } from '@/workers/jobs/sync-baseline';
 import { quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
 let stack: TestStack;
@@ -82,13 +82,13 @@ describe('POST /api/signups when the database is unavailable', () => {
 });
 
 describe('POST /api/signups/sync (the synchronous baseline)', () => {
-  let ctx: HandlerContext;
+  let syncBaseline: SyncBaseline;
   beforeAll(() => {
-    ctx = createHandlerContext(stack.config, stack.db);
+    syncBaseline = createSyncBaseline(stack.config, stack.db);
   });
-  afterAll(() => ctx.mailer.close());
+  afterAll(() => syncBaseline.close());
 
-  const deps = () => ({ db: stack.db, limiter: new RateLimiter(0), log: quietLog, handlerContext: ctx });
+  const deps = () => ({ db: stack.db, limiter: new RateLimiter(0), log: quietLog, syncBaseline });
 
   describe('with every provider up', () => {
     it('calls all four providers before answering 201, and queues nothing', async () => {

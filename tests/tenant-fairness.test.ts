@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inviteMembers } from '@/app/_workspaces/invite-members';
 import { reserveTenantSlots, tenantClockKey } from '@/lib/tenant-pacer';
 import { sendInviteEmail, sendWelcomeEmail } from '@/workers/jobs/job-contracts';
-import { jobIntervalMs } from '@/workers/queue-limiters';
+import { jobIntervalMs } from '@/lib/queues';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 

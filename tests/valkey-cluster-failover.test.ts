@@ -75,7 +75,7 @@ describe('a Valkey Cluster primary killed mid-load', () => {
       async () => {
         const pending = await stack.db.outboxMessage.findMany({ where: mine(users, { dispatchedAt: null, availableAt: { lte: new Date() } }) });
         if (pending.length === 0) return true;
-        await dispatchNow(stack.db, stack.queues, pending.map(toOutboxRow));
+        await dispatchNow(stack.db, stack.dispatch, pending.map(toOutboxRow));
         return false;
       },
       { what: 'every due outbox row of these signups to be dispatched', timeoutMs: 30_000, intervalMs: 250 },

@@ -378,7 +378,7 @@ describe('POST /api/workspaces/<slug>/invites', () => {
       const left = outbox.filter((row) => row.dispatchedAt === null).map(toOutboxRow);
       for (let start = 0; start < left.length; start += 500) {
         const batch = left.slice(start, start + 500);
-        await waitFor(() => dispatchNow(stack.db, stack.queues, batch), { what: "the relay's dispatch" });
+        await waitFor(() => dispatchNow(stack.db, stack.dispatch, batch), { what: "the relay's dispatch" });
       }
       const after = await stack.queues.email.getJobCounts('delayed', 'prioritized', 'waiting');
       expect(total(after) - total(before)).toBe(5_000);
@@ -433,7 +433,7 @@ describe('when Valkey is down', () => {
     const rows = pending.map(toOutboxRow);
     // As the relay would, again until it succeeds: the first command after a reconnect may still
     // miss the producer's 500 ms timeout on a busy machine, and a repeated dispatch adds nothing.
-    await waitFor(() => dispatchNow(outage.db, outage.queues, rows), { what: 'a dispatch once Valkey is back', timeoutMs: 25_000 });
+    await waitFor(() => dispatchNow(outage.db, outage.dispatch, rows), { what: 'a dispatch once Valkey is back', timeoutMs: 25_000 });
     for (const row of rows) expect((await outage.queues.email.getJob(row.jobId))?.name).toBe(sendInviteEmail.name);
   }, 40_000);
 });

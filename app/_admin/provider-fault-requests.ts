@@ -4,9 +4,8 @@
 // as against real providers, it answers 503 {available: false} and the panel hides itself.
 import { z } from 'zod';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
-import { config } from '@/lib/config';
-import { faultRequestSchema } from '@/infra/mock-providers/fault-modes';
-import { PROVIDER_NAMES } from '@/infra/mock-providers/providers';
+import { faultRequestSchema } from '@/infra/mock-providers/fault-control';
+import { PROVIDER_NAMES } from '@/lib/providers';
 
 export interface ProviderFaultDeps {
   admin: AdminCredentials;
@@ -40,10 +39,6 @@ export async function setFaultRequest(request: Request, deps: ProviderFaultDeps,
       body: JSON.stringify(fault.data),
     }),
   );
-}
-
-export function providerFaultDeps(): ProviderFaultDeps {
-  return { admin: config().admin, mocksUrl: config().providers.httpBaseUrl };
 }
 
 /** The mocks' answer, or undefined when nothing answers there (refused, reset, timed out). */

@@ -6,8 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Db } from '@/lib/db';
 import { dispatchNow, writeOutbox } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
-import { outboxEntry } from '@/workers/jobs/define-job';
-import { sendGettingStartedEmail, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import {
+  jobOptions,
+  outboxEntry,
+  sendGettingStartedEmail,
+  SIGNUP_JOBS,
+  trackSignupEvent,
+} from '@/workers/jobs/job-contracts';
 import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import type { SignupInput } from '@/app/_signup/signup-input';
 
@@ -87,7 +92,7 @@ export async function createSignup(
 
   let dispatched = false;
   try {
-    dispatched = await dispatchNow(db, queues, rows);
+    dispatched = await dispatchNow(db, { queues, jobOptions }, rows);
   } catch {
     // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
     // relay re-dispatches them under the same job ids, which adds nothing twice.

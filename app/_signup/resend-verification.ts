@@ -8,8 +8,7 @@ import type { Db } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
-import { outboxEntry } from '@/workers/jobs/define-job';
-import { sendVerificationEmail } from '@/workers/jobs/job-contracts';
+import { jobOptions, outboxEntry, sendVerificationEmail } from '@/workers/jobs/job-contracts';
 
 /**
  * One resend per user per minute: long enough that a held-down button or a script cannot
@@ -63,7 +62,7 @@ export async function resendVerification(
   const { userId, requestId, rows } = result.accepted;
   let dispatched = false;
   try {
-    dispatched = await dispatchNow(db, queues, rows);
+    dispatched = await dispatchNow(db, { queues, jobOptions }, rows);
   } catch {
     // The job reached Valkey but marking the row failed: the relay dispatches it again under the
     // same job id, which adds nothing.

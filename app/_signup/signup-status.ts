@@ -6,7 +6,6 @@
 import type { Job } from 'bullmq';
 import type { Db } from '@/lib/db';
 import type { QueueSet } from '@/lib/queues';
-import type { JobContract } from '@/workers/jobs/define-job';
 import {
   generateAvatar,
   sendGettingStartedEmail,
@@ -14,6 +13,7 @@ import {
   SIGNUP_JOBS,
   syncCrmContact,
   trackSignupEvent,
+  type JobContract,
 } from '@/workers/jobs/job-contracts';
 import { signupEventId } from '@/workers/jobs/analytics/track-signup-event.contract';
 

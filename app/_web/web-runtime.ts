@@ -1,28 +1,38 @@
-// The web process's long-lived dependencies, created on first use: the database pool, the
-// fail-fast producer connection with its queues, the signup rate limiter, and the handler context
-// the synchronous baseline runs provider calls with, and the analytics shedder (one per process, so
-// its cached backlog reading is shared by every signup). Route files take what they need from here.
+// The web process's setup, in one place: its long-lived dependencies, created on first use and
+// shared by every route, page and server action. The database pool; the fail-fast producer
+// connection with its queues; each queue's breaker, read for the health page; the signup rate
+// limiter and the analytics shedder (one per process, so the shedder's backlog reading is shared by
+// every signup); the synchronous baseline's handler context; and the settings the admin routes
+// need. Route files pass webRuntime() to a plain Request → Response function, which takes the
+// part it needs.
 import 'server-only';
-import { config } from '@/lib/config';
-import { db, type Db } from '@/lib/db';
-import type { Valkey } from '@/lib/valkey';
-import { createLogger, type Logger } from '@/lib/log';
-import { createQueueSet, type QueueSet } from '@/lib/queues';
-import { createProducerConnection } from '@/lib/valkey';
+import type { AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
+import { CircuitBreaker } from '@/lib/circuit-breaker';
+import { config } from '@/lib/config';
+import { db, type Db } from '@/lib/db';
+import { createLogger, type Logger } from '@/lib/log';
+import { createQueueSet, QUEUE_NAMES, QUEUE_PROVIDERS, type QueueName, type QueueSet } from '@/lib/queues';
+import { createProducerConnection, type Valkey } from '@/lib/valkey';
+import { createSyncBaseline, type SyncBaseline } from '@/workers/jobs/sync-baseline';
 
 export interface WebRuntime {
   db: Db;
   /** Fail-fast producer connection (lib/valkey.ts). */
   valkey: Valkey;
   queues: QueueSet;
+  /** Each queue's provider breaker, over the producer connection: the health page reads snapshots. */
+  breakers: Readonly<Record<QueueName, CircuitBreaker>>;
   limiter: RateLimiter;
   log: Logger;
-  handlerContext: HandlerContext;
+  syncBaseline: SyncBaseline;
   followUpDelayMs: number;
   shedder: AnalyticsShedder;
+  admin: AdminCredentials;
+  replayPerSecond: number;
+  /** The mock providers' HTTP base, for the admin's fault panel. */
+  mocksUrl: string;
 }
 
 // Kept on globalThis so Next's dev reloads reuse one set of connections.
@@ -35,15 +45,25 @@ export function webRuntime(): WebRuntime {
     const log = createLogger('web');
     const valkey = createProducerConnection(settings.valkey, log);
     const queues = createQueueSet(valkey, settings.queuePrefix);
+    const breakers = Object.fromEntries(
+      QUEUE_NAMES.map((queue) => [
+        queue,
+        new CircuitBreaker({ redis: valkey, provider: QUEUE_PROVIDERS[queue], keyPrefix: settings.queuePrefix }),
+      ]),
+    ) as Record<QueueName, CircuitBreaker>;
     holder.__signupWebRuntime = {
       db: database,
       valkey,
       queues,
+      breakers,
       limiter: new RateLimiter(settings.signupRateLimitPerMinute),
       log,
-      handlerContext: createHandlerContext(settings, database),
+      syncBaseline: createSyncBaseline(settings, database),
       followUpDelayMs: settings.followUpDelayMs,
       shedder: new AnalyticsShedder(queues.analytics, settings.analyticsShedding),
+      admin: settings.admin,
+      replayPerSecond: settings.replayPerSecond,
+      mocksUrl: settings.providers.httpBaseUrl,
     };
   }
   return holder.__signupWebRuntime;

@@ -5,11 +5,11 @@
 // same-origin check the API applies to cookie-authenticated writes.
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
 import { submitInviteForm, type InviteFormState } from '@/app/_workspaces/invite-form';
-import { inviteDeps } from '@/app/_workspaces/invite-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 const PAGE_PATH = '/admin/invites';
 
 export async function inviteMembersAction(_previous: InviteFormState, formData: FormData): Promise<InviteFormState> {
   const admin = await requireAdminPage(PAGE_PATH);
-  return submitInviteForm(formData, inviteDeps(), admin.user);
+  return submitInviteForm(formData, webRuntime(), admin.user);
 }

@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Prisma } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
-import { outboxEntry } from '@/workers/jobs/define-job';
-import { sendInviteEmail } from '@/workers/jobs/email/send-invite-email.contract';
+import { jobOptions, outboxEntry, sendInviteEmail } from '@/workers/jobs/job-contracts';
 import type { InviteInput } from '@/app/_workspaces/invite-input';
 
 export type InviteOutcome =
@@ -126,7 +125,7 @@ async function dispatchInBatches(db: Db, queues: QueueSet, rows: OutboxRow[]): P
   for (let start = 0; start < rows.length; start += DISPATCH_BATCH) {
     if (Date.now() > deadline) return false;
     try {
-      if (!(await dispatchNow(db, queues, rows.slice(start, start + DISPATCH_BATCH)))) return false;
+      if (!(await dispatchNow(db, { queues, jobOptions }, rows.slice(start, start + DISPATCH_BATCH)))) return false;
     } catch {
       // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
       // relay re-dispatches them under the same job ids, which adds nothing twice.

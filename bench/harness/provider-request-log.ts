@@ -3,7 +3,7 @@
 // scenario reports from it: requests in an interval and requests per second. `/__inspect` keeps
 // only totals per idempotency key, which cannot tell a burst from a trickle.
 import type { ProviderRequestEvent } from '@/infra/mock-providers/mock-state';
-import type { ProviderName } from '@/infra/mock-providers/providers';
+import type { ProviderName } from '@/lib/providers';
 
 type Outcome = ProviderRequestEvent['outcome'];
 

@@ -1,7 +1,7 @@
 // What the throughput scenarios share: counting jobs to their end per queue as workers report them,
 // rates with their units, adding a backlog in bounded chunks, and closing with a deadline.
 import type { Logger } from '@/lib/log';
-import type { QueueLimiter } from '@/workers/queue-limiters';
+import type { QueueLimiter } from '@/lib/queues';
 
 /** addBulk per round trip: a few hundred kilobytes per command, never a multi-second one. */
 export const ADD_BULK_CHUNK = 1_000;

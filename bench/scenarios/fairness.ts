@@ -18,7 +18,7 @@ import { createSignup } from '@/app/_signup/create-signup';
 import { inviteMembers } from '@/app/_workspaces/invite-members';
 import { createWorkerConnection } from '@/lib/valkey';
 import { sendInviteEmail, sendWelcomeEmail } from '@/workers/jobs/job-contracts';
-import { QUEUE_LIMITERS } from '@/workers/queue-limiters';
+import { QUEUE_LIMITERS } from '@/lib/queues';
 import { QUEUE_RUNTIME, startWorkers } from '@/workers/runtime/start-workers';
 import { startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';
 import { patientQueues } from '@/bench/harness/patient-queues';

@@ -18,7 +18,7 @@ import { newToken } from '@/app/_signup/create-signup';
 import { createWorkerConnection } from '@/lib/valkey';
 import { DEFAULT_RATE_LIMITS_PER_SECOND } from '@/infra/mock-providers/rate-limits';
 import { syncCrmContact } from '@/workers/jobs/job-contracts';
-import { QUEUE_LIMITERS } from '@/workers/queue-limiters';
+import { QUEUE_LIMITERS } from '@/lib/queues';
 import { RETRY_POLICIES } from '@/workers/resilience/retry-policy';
 import { startWorkers } from '@/workers/runtime/start-workers';
 import { startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';

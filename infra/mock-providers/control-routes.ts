@@ -3,7 +3,7 @@
 import { faultRequestSchema } from './fault-modes';
 import { HttpError, readJson, sendJson, validate, type Route } from './http-exchange';
 import { resetMockState } from './mock-state';
-import { isProviderName, PROVIDER_NAMES } from './providers';
+import { isProviderName, PROVIDER_NAMES } from '@/lib/providers';
 
 // Fault bodies are a few fields; anything bigger is a mistake worth refusing early.
 const CONTROL_BODY_LIMIT_BYTES = 16 * 1024;

@@ -1,42 +1,19 @@
 // The fault each provider is set to inject, and the decision it implies for one request. Kept
 // protocol-free: the HTTP and SMTP servers each translate a decision into their own status codes,
-// so a mode means the same thing on both (CONTRACT.md, "Modes").
-import { z } from 'zod';
-import { PROVIDER_NAMES, type ProviderName } from './providers';
+// so a mode means the same thing on both (docs/operations.md, "Mock providers").
+import { PROVIDER_NAMES, type ProviderName } from '@/lib/providers';
 import { createRateLimits, type RateLimits } from './rate-limits';
+import type { FaultMode, FaultRequest, FaultSetting } from './fault-control';
 
-export const FAULT_MODES = ['up', 'slow', 'flaky', 'down', 'hang', 'ratelimit', 'reject'] as const;
-export type FaultMode = (typeof FAULT_MODES)[number];
+export { FAULT_MODES, faultRequestSchema, type FaultMode, type FaultRequest, type FaultSetting } from './fault-control';
 
 // Defaults chosen so a demo shows the effect at once without touching a worker's 10 s provider
 // timeout: one second of latency, a coin toss of failures, the shortest honest Retry-After.
 const DEFAULT_LATENCY_MS = 1_000;
 const DEFAULT_FAILURE_RATE = 0.5;
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
-// Long enough to outlast any client timeout, short enough that a typo cannot park a request for days.
-const MAX_LATENCY_MS = 10 * 60 * 1_000;
-// Far above any provider's published rate; only stops a typo from looking like "unlimited".
-const MAX_RATE_LIMIT_PER_SECOND = 1_000_000;
-
-export const faultRequestSchema = z.strictObject({
-  mode: z.enum(FAULT_MODES),
-  latencyMs: z.number().int().min(0).max(MAX_LATENCY_MS).optional(),
-  failureRate: z.number().min(0).max(1).optional(),
-  retryAfterSeconds: z.number().int().min(0).max(3_600).optional(),
-  /** The provider's own rate limit (rate-limits.ts); omitted keeps the current one, 0 lifts it. */
-  rateLimitPerSecond: z.number().min(0).max(MAX_RATE_LIMIT_PER_SECOND).optional(),
-});
-export type FaultRequest = z.output<typeof faultRequestSchema>;
 
 type ModeSetting = Omit<FaultSetting, 'rateLimitPerSecond'>;
-
-export interface FaultSetting {
-  mode: FaultMode;
-  latencyMs: number;
-  failureRate: number;
-  retryAfterSeconds: number;
-  rateLimitPerSecond: number;
-}
 
 export type FailingMode = Extract<FaultMode, 'flaky' | 'down' | 'ratelimit' | 'reject'>;
 

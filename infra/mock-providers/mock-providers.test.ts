@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultRequest } from './fault-modes';
 import type { ProviderRequestEvent } from './mock-state';
 import type { InspectEntry } from './provider-records';
-import type { ProviderName } from './providers';
+import type { ProviderName } from '@/lib/providers';
 import { startMockProviders, type MockProviders } from './start-mock-providers';
 
 let mocks: MockProviders;

@@ -4,7 +4,7 @@ import { createAvatarStore, type AvatarStore } from './avatar-store';
 import { createFaultModes, type FailingMode, type FaultModes } from './fault-modes';
 import { createHeldRequests, type HeldRequests } from './held-requests';
 import { createProviderRecords, type ProviderRecords } from './provider-records';
-import type { ProviderName } from './providers';
+import type { ProviderName } from '@/lib/providers';
 
 /**
  * One request a provider decided how to answer: `served` (accepted, after any `slow` latency),

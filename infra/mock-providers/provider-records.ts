@@ -1,7 +1,7 @@
 // What each provider received, one record per idempotency key: the evidence tests and the demo
 // read through /__inspect to tell "sent twice" from "applied twice". Like a real provider with
 // idempotency keys, the first accepted request takes effect and later ones replay its response.
-import type { ProviderName } from './providers';
+import type { ProviderName } from '@/lib/providers';
 
 /** The reply body a provider gave the first time a key was accepted, replayed to repeats. */
 export type ProviderResponse = Readonly<Record<string, unknown>>;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { FaultDecision } from './fault-modes';
 import { HttpError, parseJson, readBody, sendError, sendJson, validate, type Exchange, type Route } from './http-exchange';
 import type { AppliedEffect, ProviderResponse } from './provider-records';
-import type { ProviderName } from './providers';
+import type { ProviderName } from '@/lib/providers';
 
 // A contact or an event is a few hundred bytes; 1 MiB leaves room and still refuses runaways.
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024;

@@ -2,7 +2,7 @@
 // provider that holds one second's worth of requests and refills continuously. Past it the
 // provider answers as in `ratelimit` mode (HTTP 429 with Retry-After, SMTP 451 4.7.0), so the
 // workers' queue limiters are tested against a provider that actually pushes back.
-import type { ProviderName } from './providers';
+import type { ProviderName } from '@/lib/providers';
 
 /**
  * Requests (SMTP: messages) per second, in the range real providers publish for one account: a

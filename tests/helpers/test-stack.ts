@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config, type QueueName } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import type { Dispatch } from '@/lib/outbox';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
+import { jobOptions } from '@/workers/jobs/job-contracts';
 import { createProducerConnection, createWorkerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
 import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
 import { createSignup } from '@/app/_signup/create-signup';
@@ -13,6 +15,8 @@ export interface TestStack {
   config: Config;
   db: Db;
   queues: QueueSet;
+  /** The queues with the contracts' job options: what the outbox dispatches to. */
+  dispatch: Dispatch;
   producer: Valkey;
   mocks: MockProviders;
   mocksUrl: string;
@@ -60,6 +64,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     config,
     db,
     queues,
+    dispatch: { queues, jobOptions },
     producer,
     mocks,
     mocksUrl,

@@ -1,10 +1,12 @@
 // The shape of a job contract: which queue, the job's name, the zod schema of its payload, its
-// deterministic id and default options. Contracts open no connection and have no side effects, so
-// the web app imports them to enqueue with types, and the handler parses with the same schema.
+// deterministic id, its deadline and its default options. Contracts
+// open no connection and have no side effects, so the web app imports them (through
+// job-contracts.ts) to enqueue with types, and the handler parses with the same schema.
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
-import type { QueueName } from '@/lib/config';
-import type { ProviderName } from '@/workers/providers/provider-errors';
+import type { OutboxEntry } from '@/lib/outbox';
+import type { ProviderName } from '@/lib/providers';
+import { QUEUE_PROVIDERS, type QueueName } from '@/lib/queues';
 import { RETRY_BACKOFF_TYPE, RETRY_POLICIES } from '@/workers/resilience/retry-policy';
 
 export interface JobContract<Payload extends Record<string, unknown> = Record<string, unknown>> {
@@ -17,7 +19,7 @@ export interface JobContract<Payload extends Record<string, unknown> = Record<st
    * It is also the base of the idempotency key sent to the provider.
    */
   jobId(payload: Payload): string;
-  /** The third party the job calls; its circuit breaker guards the queue. */
+  /** The third party the job calls: its queue's (lib/queues.ts), whose circuit breaker guards it. */
   readonly provider: ProviderName;
   /**
    * Longest one attempt may run. Past it the attempt's AbortSignal fires, the provider call is
@@ -43,27 +45,20 @@ export const RETENTION: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> =
 };
 
 export function defineJob<Payload extends Record<string, unknown>>(
-  contract: Omit<JobContract<Payload>, 'options'> & { options?: JobsOptions },
+  contract: Omit<JobContract<Payload>, 'options' | 'provider'> & { options?: JobsOptions },
 ): JobContract<Payload> {
   const retry: JobsOptions = {
     attempts: RETRY_POLICIES[contract.queue].attempts,
     backoff: { type: RETRY_BACKOFF_TYPE },
   };
-  return Object.freeze({ ...contract, options: { ...RETENTION, ...retry, ...contract.options } });
+  return Object.freeze({
+    ...contract,
+    provider: QUEUE_PROVIDERS[contract.queue],
+    options: { ...RETENTION, ...retry, ...contract.options },
+  });
 }
 
-/** What the outbox stores for one job; plain JSON only (ids, never personal data). */
-export interface OutboxEntry {
-  queue: QueueName;
-  jobName: string;
-  jobId: string;
-  payload: Record<string, unknown>;
-  /** The workspace whose share of the queue the job uses, when its contract is paced by tenant. */
-  tenant?: string | null;
-  /** Not to run before this time; absent: now. */
-  availableAt?: Date;
-}
-
+/** The outbox row of one job: its contract's queue, name and id, and the parsed payload. */
 export function outboxEntry<Payload extends Record<string, unknown>>(
   contract: JobContract<Payload>,
   payload: Payload,

@@ -1,4 +1,6 @@
-// Every job contract, by name. Importing this opens no connection.
+// Every job contract, by name: the one module of workers/ that the web app imports (with the
+// synchronous baseline's sync-baseline.ts). Importing it opens no connection and loads no handler.
+import type { JobsOptions } from 'bullmq';
 import type { JobContract } from '@/workers/jobs/define-job';
 import { sendWelcomeEmail } from '@/workers/jobs/email/send-welcome-email.contract';
 import { syncCrmContact } from '@/workers/jobs/crm/sync-crm-contact.contract';
@@ -8,6 +10,7 @@ import { sendInviteEmail } from '@/workers/jobs/email/send-invite-email.contract
 import { sendVerificationEmail } from '@/workers/jobs/email/send-verification-email.contract';
 import { sendGettingStartedEmail } from '@/workers/jobs/email/send-getting-started-email.contract';
 
+export { outboxEntry, type JobContract } from '@/workers/jobs/define-job';
 export {
   sendWelcomeEmail,
   syncCrmContact,
@@ -22,12 +25,24 @@ export {
 export const SIGNUP_JOBS = [sendWelcomeEmail, syncCrmContact, generateAvatar, trackSignupEvent] as const;
 
 /** Every job there is. */
-export const ALL_JOBS = [...SIGNUP_JOBS, sendGettingStartedEmail, sendVerificationEmail, sendInviteEmail] as const;
+export const ALL_JOBS: readonly JobContract[] = [
+  ...SIGNUP_JOBS,
+  sendGettingStartedEmail,
+  sendVerificationEmail,
+  sendInviteEmail,
+] as unknown as readonly JobContract[];
 
-const byName = new Map<string, JobContract>(
-  ALL_JOBS.map((contract) => [contract.name, contract as unknown as JobContract]),
-);
+const byName = new Map<string, JobContract>(ALL_JOBS.map((contract) => [contract.name, contract]));
 
 export function jobContract(name: string): JobContract | undefined {
   return byName.get(name);
+}
+
+/**
+ * A job's default options by name, for the outbox's dispatches and the dead-letter replay
+ * (lib/outbox.ts). A name no contract has gets BullMQ's defaults: its job still goes out and
+ * fails visibly in the queue rather than sitting in the outbox forever.
+ */
+export function jobOptions(name: string): JobsOptions {
+  return byName.get(name)?.options ?? {};
 }

@@ -1,4 +1,6 @@
-// Every job's contract paired with its handler. Imported by worker processes only.
+// Every job's contract paired with its handler: what a worker runs for a job of that name.
+// Imported by worker processes (runtime/process-job.ts) and the synchronous baseline
+// (sync-baseline.ts); never by the web app otherwise, since it loads every handler.
 import type { JobContract } from '@/workers/jobs/define-job';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import {
@@ -18,23 +20,26 @@ import { sendInviteEmailHandler } from '@/workers/jobs/email/send-invite-email.h
 import { sendVerificationEmailHandler } from '@/workers/jobs/email/send-verification-email.handler';
 import { sendGettingStartedEmailHandler } from '@/workers/jobs/email/send-getting-started-email.handler';
 
-export interface JobDefinition<Payload extends Record<string, unknown>> {
+export interface JobHandler<Payload extends Record<string, unknown> = Record<string, unknown>> {
   contract: JobContract<Payload>;
-  handler: (payload: Payload, ctx: HandlerContext) => Promise<HandlerOutcome>;
+  handle: (payload: Payload, ctx: HandlerContext) => Promise<HandlerOutcome>;
 }
 
-function define<Payload extends Record<string, unknown>>(definition: JobDefinition<Payload>) {
-  return definition as unknown as JobDefinition<Record<string, unknown>>;
+function pair<Payload extends Record<string, unknown>>(
+  contract: JobContract<Payload>,
+  handle: JobHandler<Payload>['handle'],
+): JobHandler {
+  return { contract, handle } as unknown as JobHandler;
 }
 
-export const JOB_DEFINITIONS: ReadonlyMap<string, JobDefinition<Record<string, unknown>>> = new Map(
+export const JOB_HANDLERS: ReadonlyMap<string, JobHandler> = new Map(
   [
-    define({ contract: sendWelcomeEmail, handler: sendWelcomeEmailHandler }),
-    define({ contract: syncCrmContact, handler: syncCrmContactHandler }),
-    define({ contract: generateAvatar, handler: generateAvatarHandler }),
-    define({ contract: trackSignupEvent, handler: trackSignupEventHandler }),
-    define({ contract: sendInviteEmail, handler: sendInviteEmailHandler }),
-    define({ contract: sendVerificationEmail, handler: sendVerificationEmailHandler }),
-    define({ contract: sendGettingStartedEmail, handler: sendGettingStartedEmailHandler }),
-  ].map((definition) => [definition.contract.name, definition]),
+    pair(sendWelcomeEmail, sendWelcomeEmailHandler),
+    pair(syncCrmContact, syncCrmContactHandler),
+    pair(generateAvatar, generateAvatarHandler),
+    pair(trackSignupEvent, trackSignupEventHandler),
+    pair(sendInviteEmail, sendInviteEmailHandler),
+    pair(sendVerificationEmail, sendVerificationEmailHandler),
+    pair(sendGettingStartedEmail, sendGettingStartedEmailHandler),
+  ].map((handler) => [handler.contract.name, handler]),
 );

@@ -8,6 +8,7 @@ import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import { relayPendingBatch } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
+import { jobOptions } from '@/workers/jobs/job-contracts';
 
 export interface OutboxRelayOptions {
   /** Rows per claim; one addBulk per queue per batch. */
@@ -31,7 +32,7 @@ export function startOutboxRelay(
     while (!stopping.signal.aborted) {
       let wait = idleMs;
       try {
-        const result = await relayPendingBatch(db, queues, { batchSize, minAgeMs });
+        const result = await relayPendingBatch(db, { queues, jobOptions }, { batchSize, minAgeMs });
         if (result.error) throw result.error;
         if (result.dispatched > 0) log.info('outbox rows dispatched', { count: result.dispatched });
         if (failures > 0) log.info('outbox relay recovered', { afterFailures: failures });

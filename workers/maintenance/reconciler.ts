@@ -34,6 +34,7 @@ import type { QueueSet } from '@/lib/queues';
 import { writeDeadLetter } from '@/workers/runtime/dead-letter-recorder';
 import {
   generateAvatar,
+  jobOptions,
   sendGettingStartedEmail,
   sendInviteEmail,
   sendVerificationEmail,
@@ -183,7 +184,7 @@ async function accountFor(
   const states = await Promise.all(finished.map(({ row }) => queues[row.queue].getJobState(row.jobId)));
   const failed = finished.filter((_, index) => states[index] === 'failed');
 
-  if (lost.length > 0) await enqueueRows(queues, lost);
+  if (lost.length > 0) await enqueueRows({ queues, jobOptions }, lost);
   let deadLettersWritten = 0;
   for (const { row, job } of failed) {
     if (await writeMissingDeadLetter(db, queues[row.queue], row.jobId, job)) deadLettersWritten += 1;

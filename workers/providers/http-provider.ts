@@ -1,7 +1,7 @@
 // Calls an HTTP provider with a deadline and an idempotency key, and turns every way the call can
 // fail into the taxonomy of provider-errors.ts.
 import { SpanKind } from '@opentelemetry/api';
-import { observeProviderCall } from '@/lib/metrics';
+import { observeProviderCall } from '@/workers/providers/observe-provider-call';
 import { inSpan } from '@/lib/tracing';
 import {
   PermanentProviderError,

@@ -2,7 +2,7 @@
 // connection problems are transient, 5xx replies are permanent.
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { SpanKind } from '@opentelemetry/api';
-import { observeProviderCall } from '@/lib/metrics';
+import { observeProviderCall } from '@/workers/providers/observe-provider-call';
 import { inSpan } from '@/lib/tracing';
 import { abortReason } from '@/workers/providers/http-provider';
 import { PermanentProviderError, TransientProviderError } from '@/workers/providers/provider-errors';

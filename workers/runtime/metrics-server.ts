@@ -13,7 +13,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@/lib/log';
-import { exposition, isAuthorizedScrape, type Metrics } from '@/lib/metrics';
+import type { Metrics } from '@/lib/metrics';
+import { exposition, isAuthorizedScrape } from '@/lib/metrics-scrape';
 
 export interface MetricsServer {
   /** The port it listens on (the one asked for, or the one picked for 0). */

@@ -10,7 +10,7 @@
 import { RateLimitError, UnrecoverableError } from 'bullmq';
 import { metrics } from '@/lib/metrics';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
-import { JOB_DEFINITIONS } from '@/workers/jobs/job-handlers';
+import { JOB_HANDLERS } from '@/workers/jobs/job-handlers';
 import {
   PermanentProviderError,
   RateLimitedProviderError,
@@ -43,27 +43,27 @@ export class JobTimeoutError extends Error {
 }
 
 export async function processJob(job: RunnableJob, ctx: HandlerContext, controls: JobControls): Promise<HandlerOutcome> {
-  const definition = JOB_DEFINITIONS.get(job.name);
-  if (!definition) throw permanent(`no handler for job "${job.name}"`);
+  const handler = JOB_HANDLERS.get(job.name);
+  if (!handler) throw permanent(`no handler for job "${job.name}"`);
 
-  const payload = definition.contract.payload.safeParse(job.data);
+  const payload = handler.contract.payload.safeParse(job.data);
   if (!payload.success) {
     throw permanent(`invalid payload for ${job.name}: ${payload.error.issues.map((issue) => issue.message).join('; ')}`);
   }
 
   const ticket = controls.breaker ? await controls.breaker.acquire() : { allowed: true as const, probe: false };
-  const held = { queue: definition.contract.queue, job: job.name };
+  const held = { queue: handler.contract.queue, job: job.name };
   if (!ticket.allowed) return waitWithoutSpendingAnAttempt(controls, ticket.retryInMs, { ...held, reason: 'breaker_open' });
 
   const deadline = new AbortController();
   const timer = setTimeout(
-    () => deadline.abort(new JobTimeoutError(`${job.name} ran past its ${definition.contract.timeoutMs} ms limit`)),
-    definition.contract.timeoutMs,
+    () => deadline.abort(new JobTimeoutError(`${job.name} ran past its ${handler.contract.timeoutMs} ms limit`)),
+    handler.contract.timeoutMs,
   );
   const signal = controls.signal ? AbortSignal.any([controls.signal, deadline.signal]) : deadline.signal;
 
   try {
-    const outcome = await definition.handler(payload.data, { ...ctx, signal });
+    const outcome = await handler.handle(payload.data, { ...ctx, signal });
     await controls.breaker?.recordSuccess(ticket);
     return outcome;
   } catch (error) {

@@ -19,7 +19,7 @@ import { recordFailuresOf } from '@/workers/runtime/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/jobs/handler-context';
 import { processJob } from '@/workers/runtime/process-job';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
-import { QUEUE_LIMITERS, type QueueLimiter } from '@/workers/queue-limiters';
+import { QUEUE_LIMITERS, type QueueLimiter } from '@/lib/queues';
 import { backoffDelayMs, RETRY_POLICIES } from '@/workers/resilience/retry-policy';
 
 export interface QueueRuntime {
@@ -28,7 +28,7 @@ export interface QueueRuntime {
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
-  /** BullMQ's limiter (workers/queue-limiters.ts). */
+  /** BullMQ's limiter (lib/queues.ts). */
   limiter: QueueLimiter;
 }
 

@@ -6,7 +6,7 @@
 import { revalidatePath } from 'next/cache';
 import { z } from 'zod';
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
-import { deadLetterDeps } from '@/app/_admin/admin-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { discardDeadLetters, listDeadLetters, MAX_PAGE, replayDeadLetters, type ReplayResult } from '@/app/_admin/dead-letters/dead-letters';
 import { isValkeyUnreachable } from '@/app/_admin/queue-health/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
@@ -54,7 +54,7 @@ export async function discardQueueAction(queueName: string, why: string): Promis
 }
 
 async function replay(selection: { ids: bigint[] } | { queue: QueueName }, actor: string): Promise<DeadLetterActionResult> {
-  const { db, queues, replayPerSecond } = deadLetterDeps();
+  const { db, queues, replayPerSecond } = webRuntime();
   let result: ReplayResult;
   try {
     result = await replayDeadLetters(db, queues, selection, { actor, perSecond: replayPerSecond });
@@ -74,7 +74,7 @@ async function replay(selection: { ids: bigint[] } | { queue: QueueName }, actor
 
 async function discard(selected: bigint[], why: string, actor: string): Promise<DeadLetterActionResult> {
   if (selected.length === 0) return { ok: false, error: 'Nothing to discard.' };
-  const { db } = deadLetterDeps();
+  const { db } = webRuntime();
   const { discarded } = await discardDeadLetters(db, selected, { actor, reason: why });
   revalidatePath(PAGE_PATH, 'layout');
   if (discarded === 0) return { ok: false, error: 'Nothing to discard: these were already replayed or discarded.' };
@@ -83,7 +83,7 @@ async function discard(selected: bigint[], why: string, actor: string): Promise<
 
 /** Every unresolved dead letter of a queue, newest first, up to MAX_SELECTION. */
 async function unresolvedIds(queueName: QueueName): Promise<bigint[]> {
-  const { db } = deadLetterDeps();
+  const { db } = webRuntime();
   const found: bigint[] = [];
   let beforeId: bigint | undefined;
   while (found.length < MAX_SELECTION) {

@@ -9,7 +9,7 @@ import type { Db } from '@/lib/db';
 import { Prisma } from '@/lib/generated/prisma/client';
 import type { QueueName, QueueSet } from '@/lib/queues';
 import { QUEUE_NAMES } from '@/lib/queues';
-import { jobContract } from '@/workers/jobs/job-contracts';
+import { jobOptions } from '@/workers/jobs/job-contracts';
 
 export interface DeadLetterFilter {
   queue?: QueueName;
@@ -82,7 +82,7 @@ export async function replayDeadLetters(
           mine.map(({ row, delay }) => ({
             name: row.jobName,
             data: row.payload as Record<string, unknown>,
-            opts: { ...(jobContract(row.jobName)?.options ?? {}), jobId: row.jobId, delay },
+            opts: { ...jobOptions(row.jobName), jobId: row.jobId, delay },
           })),
         );
       }

@@ -1,15 +1,11 @@
 // The /api/admin/queues routes as Request → Response functions: the health report, and pausing or
 // resuming a queue. Every route authenticates first (admin-auth.ts); the route files pass in this
-// process's dependencies from queueAdminDeps().
+// process's dependencies (app/_web/web-runtime.ts).
 import { z } from 'zod';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
-import { webRuntime } from '@/app/_web/web-runtime';
-import { config } from '@/lib/config';
 import type { Logger } from '@/lib/log';
 import { isValkeyUnreachable, queueHealth, type QueueHealthDeps } from '@/app/_admin/queue-health/queue-health';
-import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
-import type { CircuitBreaker } from '@/lib/circuit-breaker';
-import { providerBreaker } from '@/workers/resilience/provider-breaker';
+import { QUEUE_NAMES } from '@/lib/queues';
 
 export interface QueueAdminDeps extends QueueHealthDeps {
   admin: AdminCredentials;
@@ -30,19 +26,6 @@ export function pauseQueueRequest(request: Request, deps: QueueAdminDeps, queue:
 
 export function resumeQueueRequest(request: Request, deps: QueueAdminDeps, queue: string | undefined): Promise<Response> {
   return setPaused(request, deps, queue, false);
-}
-
-/**
- * This process's dependencies: the web's fail-fast producer connection, so a refresh never waits
- * on a dead Valkey, and each queue's breaker read through its own snapshot script.
- */
-export function queueAdminDeps(): QueueAdminDeps {
-  const { db, queues, valkey, log } = webRuntime();
-  const settings = config();
-  const breakers = Object.fromEntries(
-    QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, settings, valkey, log)] as const),
-  ) as Record<QueueName, CircuitBreaker>;
-  return { db, queues, breakers, admin: settings.admin, log };
 }
 
 async function setPaused(

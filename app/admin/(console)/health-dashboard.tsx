@@ -4,7 +4,7 @@
 // (use-health-poll.ts); pausing a queue or changing a fault refreshes at once.
 import Link from 'next/link';
 import { useEffect, useState, type ReactNode } from 'react';
-import type { FaultMode, FaultSetting } from '@/infra/mock-providers/fault-modes';
+import type { FaultMode, FaultSetting } from '@/infra/mock-providers/fault-control';
 import type { QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { count, duration, perMinute, relativeTime } from './format-units';
 import { ProviderFaultPanel } from './provider-fault-panel';

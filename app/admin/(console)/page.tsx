@@ -2,7 +2,7 @@
 // then refreshes it from GET /api/admin/queues (health-dashboard.tsx).
 import type { Metadata } from 'next';
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
-import { queueAdminDeps } from '@/app/_admin/queue-health/queue-health-requests';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { queueHealth, type QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { HealthDashboard } from './health-dashboard';
 
@@ -17,7 +17,7 @@ export default async function AdminHealthPage() {
 
 /** The report, or nothing when the database cannot answer: the page still renders and keeps asking. */
 async function firstReport(): Promise<QueueHealthReport | undefined> {
-  const deps = queueAdminDeps();
+  const deps = webRuntime();
   try {
     return await queueHealth(deps);
   } catch (error) {

@@ -3,7 +3,7 @@
 // from the page and watch the queues cope. Each row keeps its own draft: a poll that brings the
 // current modes does not overwrite a choice the person has not applied yet.
 import { useState } from 'react';
-import { FAULT_MODES, type FaultMode, type FaultSetting } from '@/infra/mock-providers/fault-modes';
+import type { FaultMode, FaultSetting } from '@/infra/mock-providers/fault-control';
 
 export type FaultModes = Record<string, FaultSetting>;
 
@@ -19,6 +19,12 @@ const MODE_HELP: Record<FaultMode, string> = {
   ratelimit: 'answers 429 with Retry-After',
   reject: 'refuses permanently (422)',
 };
+
+/**
+ * Every mode, in the order the mocks list them: MODE_HELP names each one (the type says so), and
+ * deriving the list from it keeps the mocks' own code out of the browser's bundle.
+ */
+const FAULT_MODES = Object.keys(MODE_HELP) as FaultMode[];
 
 type Parameter = 'latencyMs' | 'failureRate' | 'retryAfterSeconds';
 

@@ -2,7 +2,8 @@
 // `Authorization: Bearer <token>`; without it, anyone, so it must then stay off public routes.
 import { webRuntime } from '@/app/_web/web-runtime';
 import { config } from '@/lib/config';
-import { handleMetricsRequest, metrics } from '@/lib/metrics';
+import { metrics } from '@/lib/metrics';
+import { handleMetricsRequest } from '@/lib/metrics-scrape';
 
 export const dynamic = 'force-dynamic';
 

@@ -5,7 +5,6 @@ export const trackSignupEvent = defineJob({
   queue: 'analytics',
   name: 'track-signup-event',
   payload: z.object({ userId: z.uuid() }),
-  provider: 'analytics',
   // One small request; anything slower is a sick provider.
   timeoutMs: 15_000,
   jobId: ({ userId }) => `track-signup-event-${userId}`,

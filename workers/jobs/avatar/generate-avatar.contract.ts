@@ -5,7 +5,6 @@ export const generateAvatar = defineJob({
   queue: 'avatar',
   name: 'generate-avatar',
   payload: z.object({ userId: z.uuid() }),
-  provider: 'storage',
   // Rendering (CPU, well under a second here) plus one upload.
   timeoutMs: 60_000,
   jobId: ({ userId }) => `generate-avatar-${userId}`,

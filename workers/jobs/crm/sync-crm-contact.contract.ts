@@ -5,7 +5,6 @@ export const syncCrmContact = defineJob({
   queue: 'crm',
   name: 'sync-crm-contact',
   payload: z.object({ userId: z.uuid() }),
-  provider: 'crm',
   // One CRM request plus two database writes.
   timeoutMs: 30_000,
   jobId: ({ userId }) => `sync-crm-contact-${userId}`,

@@ -6,7 +6,6 @@ export const sendGettingStartedEmail = defineJob({
   queue: 'email',
   name: 'send-getting-started-email',
   payload: z.object({ userId: z.uuid() }),
-  provider: 'smtp',
   timeoutMs: 30_000,
   jobId: ({ userId }) => `send-getting-started-email-${userId}`,
   options: { priority: EMAIL_PRIORITY.followUp },

@@ -6,7 +6,6 @@ export const sendInviteEmail = defineJob({
   queue: 'email',
   name: 'send-invite-email',
   payload: z.object({ invitationId: z.uuid() }),
-  provider: 'smtp',
   // One SMTP session, like the welcome email.
   timeoutMs: 30_000,
   jobId: ({ invitationId }) => `send-invite-email-${invitationId}`,

@@ -7,7 +7,6 @@ export const sendVerificationEmail = defineJob({
   name: 'send-verification-email',
   // requestId: one per press of "resend", so each press sends one email however often its job runs.
   payload: z.object({ userId: z.uuid(), requestId: z.uuid() }),
-  provider: 'smtp',
   timeoutMs: 30_000,
   jobId: ({ requestId }) => `send-verification-email-${requestId}`,
   options: { priority: EMAIL_PRIORITY.verificationResend },

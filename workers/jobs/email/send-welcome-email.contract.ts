@@ -6,7 +6,6 @@ export const sendWelcomeEmail = defineJob({
   queue: 'email',
   name: 'send-welcome-email',
   payload: z.object({ userId: z.uuid() }),
-  provider: 'smtp',
   // One SMTP session: connect, greet and send, each under PROVIDER_TIMEOUT_MS.
   timeoutMs: 30_000,
   jobId: ({ userId }) => `send-welcome-email-${userId}`,

@@ -4,7 +4,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
-import { deadLetterDeps } from '@/app/_admin/admin-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { deadLetterActions, listDeadLetters } from '@/app/_admin/dead-letters/dead-letters';
 import { QUEUE_NAMES } from '@/lib/queues';
 import { count } from '../format-units';
@@ -29,7 +29,7 @@ export default async function DeadLettersPage({
   const query = parseDeadLetterQuery(params);
   await requireAdminPage(listHref(query, { beforeId: query.beforeId }));
 
-  const { db, replayPerSecond } = deadLetterDeps();
+  const { db, replayPerSecond } = webRuntime();
   const now = Date.now();
   const [rows, unresolvedByQueue, audit] = await Promise.all([
     listDeadLetters(db, toFilter(query, now)),

@@ -1,7 +1,8 @@
-import { queueAdminDeps, queueHealthRequest } from '@/app/_admin/queue-health/queue-health-requests';
+import { queueHealthRequest } from '@/app/_admin/queue-health/queue-health-requests';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export const dynamic = 'force-dynamic';
 
 export function GET(request: Request): Promise<Response> {
-  return queueHealthRequest(request, queueAdminDeps());
+  return queueHealthRequest(request, webRuntime());
 }

@@ -6,7 +6,7 @@ import { notFound } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { z } from 'zod';
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
-import { deadLetterDeps } from '@/app/_admin/admin-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { count, relativeTime, timestamp } from '../../format-units';
 import { DeadLetterDecision } from './dead-letter-decision';
 import '../dead-letters.css';
@@ -23,7 +23,7 @@ export default async function DeadLetterPage({ params }: { params: Promise<{ id:
   await requireAdminPage(`/admin/dead-letters/${encodeURIComponent(id)}`);
   if (!/^[1-9][0-9]{0,18}$/.test(id)) notFound();
 
-  const { db } = deadLetterDeps();
+  const { db } = webRuntime();
   const row = await db.deadLetter.findUnique({ where: { id: BigInt(id) } });
   if (!row) notFound();
   const now = Date.now();

@@ -1,8 +1,8 @@
-import { deadLetterDeps } from '@/app/_admin/admin-runtime';
+import { webRuntime } from '@/app/_web/web-runtime';
 import { discardDeadLetterRequest } from '@/app/_admin/dead-letters/dead-letter-requests';
 
 export const dynamic = 'force-dynamic';
 
 export async function DELETE(request: Request, { params }: { params: Promise<{ id: string }> }): Promise<Response> {
-  return discardDeadLetterRequest(request, deadLetterDeps(), (await params).id);
+  return discardDeadLetterRequest(request, webRuntime(), (await params).id);
 }

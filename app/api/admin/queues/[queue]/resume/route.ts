@@ -1,7 +1,8 @@
-import { queueAdminDeps, resumeQueueRequest } from '@/app/_admin/queue-health/queue-health-requests';
+import { resumeQueueRequest } from '@/app/_admin/queue-health/queue-health-requests';
+import { webRuntime } from '@/app/_web/web-runtime';
 
 export const dynamic = 'force-dynamic';
 
 export async function POST(request: Request, { params }: { params: Promise<{ queue: string }> }): Promise<Response> {
-  return resumeQueueRequest(request, queueAdminDeps(), (await params).queue);
+  return resumeQueueRequest(request, webRuntime(), (await params).queue);
 }
