@@ -5,6 +5,7 @@
 // The JSON is also the poll's answer (GET /api/welcome/<token>): fields are added, never renamed.
 import type { Job } from 'bullmq';
 import type { Db } from '@/lib/db';
+import { appliedEffects } from '@/lib/job-effects';
 import type { QueueSet } from '@/lib/queues';
 import {
   generateAvatar,
@@ -15,7 +16,6 @@ import {
   trackSignupEvent,
   type JobContract,
 } from '@/workers/jobs/job-contracts';
-import { signupEventId } from '@/workers/jobs/analytics/track-signup-event.contract';
 
 export type JobState = 'queued' | 'running' | 'retrying' | 'done' | 'dead-lettered' | 'not-queued';
 
@@ -84,24 +84,16 @@ export async function signupStatus(
 ): Promise<SignupStatus | undefined> {
   const user = await db.user.findUnique({
     where: { statusToken },
-    include: {
-      welcomeEmail: { select: { id: true } },
-      crmContact: { select: { id: true } },
-      avatar: { select: { id: true } },
-      analyticsEvents: { select: { eventId: true } },
-    },
+    select: { id: true, name: true, workspace: true, emailVerifiedAt: true },
   });
   if (!user) return undefined;
 
-  const done: Record<string, boolean> = {
-    [sendWelcomeEmail.name]: user.welcomeEmail !== null,
-    [syncCrmContact.name]: user.crmContact !== null,
-    [generateAvatar.name]: user.avatar !== null,
-    [trackSignupEvent.name]: user.analyticsEvents.some((event) => event.eventId === signupEventId(user.id)),
-  };
-  const jobIds = SIGNUP_JOBS.map((contract) => (contract as JobContract).jobId({ userId: user.id }));
+  const signupJobs = SIGNUP_JOBS as readonly JobContract[];
+  const jobIds = signupJobs.map((contract) => contract.jobId({ userId: user.id }));
   const followUpJobId = sendGettingStartedEmail.jobId({ userId: user.id });
-  const [outbox, followUpSent] = await Promise.all([
+  // Done means the effect row exists, by each contract's declaration (lib/job-effects.ts).
+  const [done, outbox, followUpSent] = await Promise.all([
+    appliedEffects(db, signupJobs, { userId: user.id }),
     db.outboxMessage.findMany({
       where: { jobId: { in: [...jobIds, followUpJobId] } },
       select: { jobId: true, dispatchedAt: true, availableAt: true },
@@ -118,7 +110,7 @@ export async function signupStatus(
     SIGNUP_JOBS.map(async (contract, index): Promise<JobStatus> => {
       const jobId = jobIds[index] as string;
       const base = { name: contract.name, label: LABELS[contract.name] ?? contract.name };
-      if (done[contract.name]) return { ...base, state: 'done' };
+      if (done.get(contract.name)) return { ...base, state: 'done' };
       const row = outboxByJobId.get(jobId);
       if (!row) {
         return SHEDDABLE_JOBS.has(contract.name)
@@ -160,7 +152,7 @@ export async function signupStatus(
     name: user.name,
     workspace: user.workspace,
     emailVerified: user.emailVerifiedAt !== null,
-    avatarReady: user.avatar !== null || (await avatarStoredSince(db, user.id, jobs)),
+    avatarReady: done.get(generateAvatar.name) === true || (await avatarStoredSince(db, user.id, jobs)),
     jobs,
     queueReachable,
     ...(followUpEmail ? { followUpEmail } : {}),

@@ -1,9 +1,10 @@
 // The shape of a job contract: which queue, the job's name, the zod schema of its payload, its
-// deterministic id, its deadline and its default options. Contracts
+// deterministic id, its deadline, where its effect is recorded, and its default options. Contracts
 // open no connection and have no side effects, so the web app imports them (through
 // job-contracts.ts) to enqueue with types, and the handler parses with the same schema.
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
+import type { JobEffect } from '@/lib/job-effects';
 import type { OutboxEntry } from '@/lib/outbox';
 import type { ProviderName } from '@/lib/providers';
 import { QUEUE_PROVIDERS, type QueueName } from '@/lib/queues';
@@ -26,6 +27,11 @@ export interface JobContract<Payload extends Record<string, unknown> = Record<st
    * aborted, and the attempt fails as transient: a hung provider costs one timeout, not a worker.
    */
   readonly timeoutMs: number;
+  /**
+   * The row whose existence proves the job's effect was applied, under its unique key
+   * (lib/job-effects.ts). The handler records it; the reconciler and the status page look it up.
+   */
+  readonly effect: JobEffect;
   /**
    * Bulk work that one workspace can create in thousands: paced per workspace at the producer
    * (lib/tenant-pacer.ts) so it never delays other workspaces' jobs in the same queue.

@@ -29,19 +29,12 @@ import { QUEUE_NAMES } from '@/lib/config';
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
+import { Prisma } from '@/lib/generated/prisma/client';
+import { effectExistsSql } from '@/lib/job-effects';
 import { enqueueRows, fromSql, type OutboxRow, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
+import { ALL_JOBS, jobOptions } from '@/workers/jobs/job-contracts';
 import { writeDeadLetter } from '@/workers/runtime/dead-letter-recorder';
-import {
-  generateAvatar,
-  jobOptions,
-  sendGettingStartedEmail,
-  sendInviteEmail,
-  sendVerificationEmail,
-  sendWelcomeEmail,
-  syncCrmContact,
-  trackSignupEvent,
-} from '@/workers/jobs/job-contracts';
 
 /**
  * A minute between passes: a lost job is back within about a minute past its grace period, while
@@ -66,9 +59,9 @@ export interface ReconcileOptions {
 
 export const RECONCILE_DEFAULTS: Omit<ReconcileOptions, 'log'> = {
   graceMs: 60_000,
-  // A week: longer than a job stays unfinished by design (retries end after ~17 minutes; an open
-  // circuit breaker holds a queue only while its provider is down), and as long as BullMQ keeps
-  // failed jobs. A gap older than that is an incident for a person, not a job to redo silently.
+  // A week: longer than a job stays unfinished by design (retries end after one to three hours,
+  // workers/resilience/retry-policy.ts; an open circuit breaker holds a queue only while its
+  // provider is down), and as long as BullMQ keeps failed jobs. A gap older than that is an incident for a person, not a job to redo silently.
   lookbackMs: 7 * 24 * 60 * 60 * 1_000,
   // One page of rows in memory and one pipelined batch of lookups: small enough for neither to
   // stall, large enough that a pass after a full data loss needs few round trips.
@@ -150,23 +143,22 @@ function candidates(
        AND NOT EXISTS (
              SELECT 1 FROM dead_letters d
               WHERE d.job_id = r.job_id AND (d.resolution IS NULL OR d.resolution = 'discarded'))
-       AND CASE r.job_name
-             WHEN ${sendWelcomeEmail.name} THEN NOT EXISTS (SELECT 1 FROM welcome_emails e WHERE e.user_id = r.user_id)
-             WHEN ${syncCrmContact.name} THEN NOT EXISTS (SELECT 1 FROM crm_contacts c WHERE c.user_id = r.user_id)
-             WHEN ${generateAvatar.name} THEN NOT EXISTS (SELECT 1 FROM avatars a WHERE a.user_id = r.user_id)
-             -- The event id is signupEventId(userId) (track-signup-event.contract.ts).
-             WHEN ${trackSignupEvent.name} THEN NOT EXISTS (
-               SELECT 1 FROM analytics_events a WHERE a.event_id = 'user_signed_up-' || (r.payload->>'userId'))
-             -- Every other email is one sent_emails row per job (workers/jobs/email/recorded-email.ts).
-             WHEN ${sendGettingStartedEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
-             WHEN ${sendVerificationEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
-             WHEN ${sendInviteEmail.name} THEN NOT EXISTS (SELECT 1 FROM sent_emails s WHERE s.job_id = r.job_id)
-             -- A job this pass cannot tell done from not done is left alone.
-             ELSE false
-           END
+       AND ${effectMissing}
      ORDER BY r.id
      LIMIT ${batchSize}`;
 }
+
+/**
+ * True for a row whose job's effect row does not exist, by each contract's effect declaration
+ * (lib/job-effects.ts). A job no contract knows is left alone: this pass cannot tell it done.
+ */
+const effectMissing = Prisma.sql`CASE r.job_name ${Prisma.join(
+  ALL_JOBS.map(
+    (contract) =>
+      Prisma.sql`WHEN ${contract.name} THEN NOT ${effectExistsSql(contract.effect, { jobId: Prisma.sql`r.job_id`, payload: Prisma.sql`r.payload` })}`,
+  ),
+  ' ',
+)} ELSE false END`;
 
 async function accountFor(
   db: Db,

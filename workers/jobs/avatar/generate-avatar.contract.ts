@@ -8,5 +8,6 @@ export const generateAvatar = defineJob({
   // Rendering (CPU, well under a second here) plus one upload.
   timeoutMs: 60_000,
   jobId: ({ userId }) => `generate-avatar-${userId}`,
+  effect: { table: 'avatars', column: 'user_id', key: { from: 'payload', field: 'userId', uuid: true } },
 });
 export type GenerateAvatarPayload = z.output<typeof generateAvatar.payload>;

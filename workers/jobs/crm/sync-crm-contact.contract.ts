@@ -8,5 +8,6 @@ export const syncCrmContact = defineJob({
   // One CRM request plus two database writes.
   timeoutMs: 30_000,
   jobId: ({ userId }) => `sync-crm-contact-${userId}`,
+  effect: { table: 'crm_contacts', column: 'user_id', key: { from: 'payload', field: 'userId', uuid: true } },
 });
 export type SyncCrmContactPayload = z.output<typeof syncCrmContact.payload>;

@@ -8,6 +8,7 @@ export const sendGettingStartedEmail = defineJob({
   payload: z.object({ userId: z.uuid() }),
   timeoutMs: 30_000,
   jobId: ({ userId }) => `send-getting-started-email-${userId}`,
+  effect: { table: 'sent_emails', column: 'job_id', key: { from: 'job-id' } },
   options: { priority: EMAIL_PRIORITY.followUp },
 });
 export type SendGettingStartedEmailPayload = z.output<typeof sendGettingStartedEmail.payload>;

@@ -9,6 +9,7 @@ export const sendInviteEmail = defineJob({
   // One SMTP session, like the welcome email.
   timeoutMs: 30_000,
   jobId: ({ invitationId }) => `send-invite-email-${invitationId}`,
+  effect: { table: 'sent_emails', column: 'job_id', key: { from: 'job-id' } },
   pacedByTenant: true,
   options: { priority: EMAIL_PRIORITY.invitation },
 });

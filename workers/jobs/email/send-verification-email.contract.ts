@@ -9,6 +9,7 @@ export const sendVerificationEmail = defineJob({
   payload: z.object({ userId: z.uuid(), requestId: z.uuid() }),
   timeoutMs: 30_000,
   jobId: ({ requestId }) => `send-verification-email-${requestId}`,
+  effect: { table: 'sent_emails', column: 'job_id', key: { from: 'job-id' } },
   options: { priority: EMAIL_PRIORITY.verificationResend },
 });
 export type SendVerificationEmailPayload = z.output<typeof sendVerificationEmail.payload>;

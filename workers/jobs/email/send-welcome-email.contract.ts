@@ -9,6 +9,7 @@ export const sendWelcomeEmail = defineJob({
   // One SMTP session: connect, greet and send, each under PROVIDER_TIMEOUT_MS.
   timeoutMs: 30_000,
   jobId: ({ userId }) => `send-welcome-email-${userId}`,
+  effect: { table: 'welcome_emails', column: 'user_id', key: { from: 'payload', field: 'userId', uuid: true } },
   options: { priority: EMAIL_PRIORITY.welcome },
 });
 export type SendWelcomeEmailPayload = z.output<typeof sendWelcomeEmail.payload>;

@@ -1,12 +1,14 @@
-// Each handler against the real mock providers and database: its effect applied once, however
-// often the job runs, and its failures sorted by the provider error taxonomy.
+// Every job against the real mock providers and database, one row per job (tests/helpers/
+// job-cases.ts): its effect applied once however often the job runs, and its failures sorted by
+// the provider error taxonomy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignup } from '@/app/_signup/create-signup';
 import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
 import { JOB_HANDLERS } from '@/workers/jobs/job-handlers';
-import { generateAvatar, sendWelcomeEmail, SIGNUP_JOBS, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { ALL_JOBS, generateAvatar, sendWelcomeEmail, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { processJob } from '@/workers/runtime/process-job';
 import { PermanentProviderError, RateLimitedProviderError, TransientProviderError } from '@/workers/providers/provider-errors';
+import { effectRowCount, JOB_CASES } from '@/tests/helpers/job-cases';
 import { startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 import { UnrecoverableError } from 'bullmq';
 
@@ -31,46 +33,35 @@ async function newUser(): Promise<{ userId: string; email: string }> {
   return { userId: outcome.userId, email: signup.email };
 }
 
-function run(name: string, userId: string) {
+function run(name: string, payload: Record<string, unknown>, signal?: AbortSignal) {
   const handler = JOB_HANDLERS.get(name);
   if (!handler) throw new Error(`no handler ${name}`);
-  return handler.handle({ userId }, ctx);
+  return handler.handle(payload, signal ? { ...ctx, signal } : ctx);
 }
 
-const PROVIDER_OF: Record<string, string> = {
-  [sendWelcomeEmail.name]: 'smtp',
-  [syncCrmContact.name]: 'crm',
-  [generateAvatar.name]: 'storage',
-  [trackSignupEvent.name]: 'analytics',
-};
+describe.each(ALL_JOBS.map((contract) => [contract.name, contract] as const))('%s', (name, contract) => {
+  const job = JOB_CASES[name];
+  if (!job) throw new Error(`${name} has no row in tests/helpers/job-cases.ts`);
+  const effectRows = (payload: Record<string, unknown>) => effectRowCount(stack, contract, payload);
+  const deliveriesFor = async (payload: Record<string, unknown>) =>
+    (await stack.inspect(contract.provider)).filter((record) => record.key.includes(job.marker(payload)));
+  const withFault = async (mode: string, check: () => Promise<void>) => {
+    await stack.setFault(contract.provider, { mode });
+    try {
+      await check();
+    } finally {
+      await stack.setFault(contract.provider, { mode: 'up' });
+    }
+  };
 
-async function effectRows(name: string, userId: string): Promise<number> {
-  switch (name) {
-    case sendWelcomeEmail.name:
-      return stack.db.welcomeEmail.count({ where: { userId } });
-    case syncCrmContact.name:
-      return stack.db.crmContact.count({ where: { userId } });
-    case generateAvatar.name:
-      return stack.db.avatar.count({ where: { userId } });
-    default:
-      return stack.db.analyticsEvent.count({ where: { userId } });
-  }
-}
-
-async function deliveriesFor(name: string, userId: string) {
-  const records = await stack.inspect(PROVIDER_OF[name] as string);
-  return records.filter((record) => record.key.includes(userId));
-}
-
-describe.each(SIGNUP_JOBS.map((contract) => contract.name))('%s', (name) => {
   describe('when the job runs twice', () => {
     it('applies the effect once and reaches the provider once', async () => {
-      const { userId } = await newUser();
-      expect(await run(name, userId)).toMatchObject({ status: 'applied' });
-      expect(await run(name, userId)).toEqual({ status: 'already-done' });
+      const payload = await job.payload(stack);
+      expect(await run(name, payload)).toMatchObject({ status: 'applied' });
+      expect(await run(name, payload)).toEqual({ status: 'already-done' });
 
-      expect(await effectRows(name, userId)).toBe(1);
-      const records = await deliveriesFor(name, userId);
+      expect(await effectRows(payload)).toBe(1);
+      const records = await deliveriesFor(payload);
       expect(records).toHaveLength(1);
       expect(records[0]?.deliveries).toBe(1);
     });
@@ -78,49 +69,40 @@ describe.each(SIGNUP_JOBS.map((contract) => contract.name))('%s', (name) => {
 
   describe('when two runs race past the read-and-validate step', () => {
     it('records one effect, and the provider deduplicates the second send by its idempotency key', async () => {
-      const { userId } = await newUser();
-      const outcomes = await Promise.all([run(name, userId), run(name, userId)]);
+      const payload = await job.payload(stack);
+      const outcomes = await Promise.all([run(name, payload), run(name, payload)]);
       expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['already-done', 'applied']);
-      expect(await effectRows(name, userId)).toBe(1);
-      const records = await deliveriesFor(name, userId);
+      expect(await effectRows(payload)).toBe(1);
       // One idempotency key; the provider applied it once whether it saw one request or two.
-      expect(records).toHaveLength(1);
+      expect(await deliveriesFor(payload)).toHaveLength(1);
     });
   });
 
   describe('when the provider is down', () => {
     it('throws a transient error and records nothing', async () => {
-      const { userId } = await newUser();
-      await stack.setFault(PROVIDER_OF[name] as string, { mode: 'down' });
-      try {
-        await expect(run(name, userId)).rejects.toBeInstanceOf(TransientProviderError);
-      } finally {
-        await stack.setFault(PROVIDER_OF[name] as string, { mode: 'up' });
-      }
-      expect(await effectRows(name, userId)).toBe(0);
+      const payload = await job.payload(stack);
+      await withFault('down', () => expect(run(name, payload)).rejects.toBeInstanceOf(TransientProviderError));
+      expect(await effectRows(payload)).toBe(0);
     });
   });
 
   describe('when the provider rejects the request', () => {
     it('fails permanently, so the worker does not retry', async () => {
-      const { userId } = await newUser();
-      await stack.setFault(PROVIDER_OF[name] as string, { mode: 'reject' });
-      try {
-        await expect(run(name, userId)).rejects.toBeInstanceOf(PermanentProviderError);
-        await expect(processJob({ name, data: { userId } }, ctx, noControls)).rejects.toBeInstanceOf(UnrecoverableError);
-      } finally {
-        await stack.setFault(PROVIDER_OF[name] as string, { mode: 'up' });
-      }
-      expect(await effectRows(name, userId)).toBe(0);
+      const payload = await job.payload(stack);
+      await withFault('reject', async () => {
+        await expect(run(name, payload)).rejects.toBeInstanceOf(PermanentProviderError);
+        await expect(processJob({ name, data: payload }, ctx, noControls)).rejects.toBeInstanceOf(UnrecoverableError);
+      });
+      expect(await effectRows(payload)).toBe(0);
     });
   });
 
-  describe('when the user was deleted before the job ran', () => {
+  describe('when what the job is for is gone before it runs', () => {
     it('skips without calling the provider', async () => {
-      const { userId } = await newUser();
-      await stack.db.user.delete({ where: { id: userId } });
-      expect(await run(name, userId)).toEqual({ status: 'skipped', reason: 'user deleted' });
-      expect(await deliveriesFor(name, userId)).toHaveLength(0);
+      const payload = await job.payload(stack);
+      const reason = await job.withdraw(stack, payload);
+      expect(await run(name, payload)).toEqual({ status: 'skipped', reason });
+      expect(await deliveriesFor(payload)).toHaveLength(0);
     });
   });
 });
@@ -130,7 +112,7 @@ describe('HTTP provider calls', () => {
     const { userId } = await newUser();
     await stack.setFault('crm', { mode: 'ratelimit', retryAfterSeconds: 7 });
     try {
-      const error = await run(syncCrmContact.name, userId).catch((caught: unknown) => caught);
+      const error = await run(syncCrmContact.name, { userId }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(RateLimitedProviderError);
       expect((error as RateLimitedProviderError).retryAfterMs).toBe(7_000);
     } finally {
@@ -142,7 +124,7 @@ describe('HTTP provider calls', () => {
     const { userId } = await newUser();
     await stack.setFault('analytics', { mode: 'hang' });
     try {
-      const error = await run(trackSignupEvent.name, userId).catch((caught: unknown) => caught);
+      const error = await run(trackSignupEvent.name, { userId }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(TransientProviderError);
       expect((error as Error).message).toMatch(/no answer within 500 ms/);
     } finally {
@@ -155,7 +137,7 @@ describe('HTTP provider calls', () => {
     await stack.setFault('crm', { mode: 'hang' });
     const cancel = new AbortController();
     try {
-      const running = syncCrmContactWith(cancel.signal, userId);
+      const running = run(syncCrmContact.name, { userId }, cancel.signal);
       cancel.abort();
       const error = await running.catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(TransientProviderError);
@@ -181,8 +163,8 @@ describe('processJob', () => {
 describe('send-welcome-email', () => {
   it('sends the verification link and no other personal data than the recipient needs', async () => {
     const { userId, email } = await newUser();
-    await run(sendWelcomeEmail.name, userId);
-    const [record] = await deliveriesFor(sendWelcomeEmail.name, userId);
+    await run(sendWelcomeEmail.name, { userId });
+    const [record] = (await stack.inspect('smtp')).filter((entry) => entry.key.includes(userId));
     const user = await stack.db.user.findUniqueOrThrow({ where: { id: userId } });
     const body = record?.body as { to: string[]; text: string };
     expect(body.to).toEqual([email]);
@@ -193,7 +175,7 @@ describe('send-welcome-email', () => {
 describe('generate-avatar', () => {
   it('uploads a real PNG and stores the URL the provider returned', async () => {
     const { userId } = await newUser();
-    await run(generateAvatar.name, userId);
+    await run(generateAvatar.name, { userId });
     const avatar = await stack.db.avatar.findUniqueOrThrow({ where: { userId } });
     const image = await fetch(avatar.url);
     expect(image.headers.get('content-type')).toBe('image/png');
@@ -201,9 +183,3 @@ describe('generate-avatar', () => {
     expect([...bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   });
 });
-
-function syncCrmContactWith(signal: AbortSignal, userId: string) {
-  const handler = JOB_HANDLERS.get(syncCrmContact.name);
-  if (!handler) throw new Error('no handler');
-  return handler.handle({ userId }, { ...ctx, signal });
-}
