@@ -4,6 +4,7 @@
 // registry alone (workers/runtime/metrics-server.ts): every process would read the same queues.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CircuitBreaker } from '@/lib/circuit-breaker';
+import { withDeadline } from '@/lib/deadline';
 import type { Logger } from '@/lib/log';
 import type { Metrics } from '@/lib/metrics';
 import { QUEUE_PROVIDERS, type QueueSet } from '@/lib/queues';
@@ -70,10 +71,6 @@ const QUEUE_STATE_BUDGET_MS = 2_000;
 export async function collectQueueState(target: Metrics, { queues, valkey, keyPrefix, log }: QueueStateSources): Promise<string> {
   const now = Date.now();
   const providers = [...new Set(Object.values(QUEUE_PROVIDERS))];
-  let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_STATE_BUDGET_MS} ms`)), QUEUE_STATE_BUDGET_MS);
-  });
   try {
     const read = Promise.all([
       Promise.all(
@@ -92,7 +89,11 @@ export async function collectQueueState(target: Metrics, { queues, valkey, keyPr
         providers.map((provider) => new CircuitBreaker({ redis: valkey, provider, keyPrefix }).snapshot(now)),
       ),
     ]);
-    const [perQueue, breakers] = await Promise.race([read, budget]);
+    const [perQueue, breakers] = await withDeadline(
+      read,
+      QUEUE_STATE_BUDGET_MS,
+      () => new Error(`no answer within ${QUEUE_STATE_BUDGET_MS} ms`),
+    );
     resetQueueState(target);
     for (const { queue, workers, oldestSeconds } of perQueue) {
       target.queueWorkers.set({ queue }, workers);
@@ -108,8 +109,6 @@ export async function collectQueueState(target: Metrics, { queues, valkey, keyPr
     target.queueStateUp.set(0);
     log?.warn('metrics: could not read the queues', { error: error instanceof Error ? error.message : String(error) });
     return '';
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -12,9 +12,9 @@
 //
 // Without ALERT_WEBHOOK_URL each group is logged once at warn level and the rows are still marked
 // alerted: an alert with nowhere to go is logged, not retried forever.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '@/lib/db';
-import type { Logger } from '@/lib/log';
+import { errorSummary, type Logger } from '@/lib/log';
+import { startPollLoop, type PollLoop } from '@/lib/poll-loop';
 import { callProvider } from '@/workers/providers/http-provider';
 import { RateLimitedProviderError } from '@/workers/providers/provider-errors';
 
@@ -163,46 +163,29 @@ export interface DeadLetterAlertOptions {
 export function startDeadLetterAlerts(
   deps: Omit<DeadLetterAlertDeps, 'signal'>,
   { windowMs, batchLimit = MAX_CLAIM }: DeadLetterAlertOptions,
-): { stop(): Promise<void> } {
-  const stopping = new AbortController();
+): PollLoop {
   const { log } = deps;
-  let failures = 0;
-
-  const loop = async () => {
+  return startPollLoop({
     // The first pass waits a window too: dead letters left from before a restart and those of a
     // burst in progress go out together.
-    let wait = windowMs;
-    for (;;) {
-      await sleep(wait, undefined, { signal: stopping.signal }).catch(() => undefined);
-      if (stopping.signal.aborted) return;
-      try {
-        const result = await sendPendingAlerts({ ...deps, signal: stopping.signal }, { batchLimit });
-        if (failures > 0) log.info('dead-letter alerts recovered', { afterFailures: failures });
-        failures = 0;
-        // A full claim means more are waiting: go again at once.
-        wait = result.alerted === batchLimit ? 0 : windowMs;
-      } catch (error) {
-        if (stopping.signal.aborted) return;
-        failures += 1;
-        // Full jitter, as in the outbox relay: several worker processes do not retry in lockstep.
-        wait = Math.random() * Math.min(windowMs * MAX_BACKOFF_WINDOWS, windowMs * 2 ** failures);
-        if (error instanceof RateLimitedProviderError) wait = Math.max(wait, error.retryAfterMs);
-        log.warn('dead-letter alert failed; rows stay unalerted, backing off', {
-          failures,
-          waitMs: Math.round(wait),
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
-  };
-  const running = loop();
-
-  return {
-    async stop() {
-      stopping.abort();
-      await running;
+    firstWaitMs: windowMs,
+    idleMs: windowMs,
+    maxBackoffMs: windowMs * MAX_BACKOFF_WINDOWS,
+    async pass(signal) {
+      const result = await sendPendingAlerts({ ...deps, signal }, { batchLimit });
+      // A full claim means more are waiting: go again at once.
+      return result.alerted === batchLimit ? 'again' : 'idle';
     },
-  };
+    minimumWaitAfter: (error) => (error instanceof RateLimitedProviderError ? error.retryAfterMs : undefined),
+    onFailure(error, failures, waitMs) {
+      log.warn('dead-letter alert failed; rows stay unalerted, backing off', {
+        failures,
+        waitMs: Math.round(waitMs),
+        error: errorSummary(error),
+      });
+    },
+    onRecovery: (failures) => log.info('dead-letter alerts recovered', { afterFailures: failures }),
+  });
 }
 
 function earliest(dates: Date[]): Date {

@@ -9,7 +9,6 @@
 // idempotent (an existing scheduler keeps its next run), so each task still runs once per interval
 // across all processes. The Worker picks the task by the job's name; a job with any other name
 // fails without running anything, so a stray job cannot start a reconcile pass.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, UnrecoverableError, Worker, type Job, type JobSchedulerTemplateOptions } from 'bullmq';
 import type { Valkey } from '@/lib/valkey';
 import type { Config } from '@/lib/config';
@@ -17,6 +16,7 @@ import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
+import { closeWithGrace, sleep } from '@/lib/deadline';
 import { sendDeadLetterDigest, type DeadLetterDigestResult } from '@/workers/maintenance/dead-letter-digest';
 import {
   RECONCILE_DEFAULTS,
@@ -182,20 +182,20 @@ export function startMaintenance(
           log.warn('could not schedule the maintenance tasks', { error: error instanceof Error ? error.message : String(error) });
         }
       }
-      await sleep(settings.rescheduleEveryMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+      await sleep(settings.rescheduleEveryMs, stopping.signal);
     }
   })();
 
   return {
     async close() {
       stopping.abort();
-      // worker.close() waits forever if Valkey is gone (ENVIRONMENT.md); a task cut short is simply
-      // done again by its next run.
-      const deadline = (ms: number) => new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
-      if ((await Promise.race([worker.close(), deadline(config.workerShutdownDeadlineMs)])) === 'late') {
-        await Promise.race([worker.close(true), deadline(1_000)]);
-      }
-      await Promise.race([queue.close(), deadline(1_000)]);
+      // worker.close() waits forever while Valkey is gone; a task cut short is simply done again by
+      // its next run.
+      await closeWithGrace(
+        { close: () => worker.close(), forceClose: () => worker.close(true) },
+        { graceMs: config.workerShutdownDeadlineMs },
+      );
+      await closeWithGrace({ close: () => queue.close() }, { graceMs: 1_000 });
     },
   };
 }

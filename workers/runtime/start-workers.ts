@@ -15,6 +15,7 @@ import { observeAttempt } from '@/lib/metrics';
 import { queuePrefix } from '@/lib/queues';
 import { queueTelemetry } from '@/lib/tracing';
 import { isConnectionError } from '@/lib/valkey';
+import { closeWithGrace } from '@/lib/deadline';
 import { recordFailuresOf } from '@/workers/runtime/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/jobs/handler-context';
 import { processJob } from '@/workers/runtime/process-job';
@@ -139,24 +140,19 @@ export function startWorkers({
   return {
     workers,
     async close(deadlineMs) {
-      // worker.close() waits forever if Valkey is gone (ENVIRONMENT.md), hence the deadline; the
-      // abandoned jobs' locks expire and another worker picks them up.
-      const graceful = Promise.all(workers.map((worker) => worker.close()));
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs).unref()),
-      ]);
-      if (timedOut) {
+      // worker.close() waits forever while Valkey is gone, hence the deadline; the abandoned jobs'
+      // locks expire and another worker picks them up.
+      const closed = await closeWithGrace(
+        {
+          close: () => Promise.all(workers.map((worker) => worker.close())),
+          forceClose: () => Promise.all(workers.map((worker) => worker.close(true))),
+        },
+        { graceMs: deadlineMs },
+      );
+      if (closed !== 'closed') {
         log.warn('shutdown deadline passed; abandoning running jobs to the stalled-job check', { deadlineMs });
-        await Promise.race([
-          Promise.all(workers.map((worker) => worker.close(true))),
-          new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-        ]);
       }
-      await Promise.race([
-        Promise.all(queues.map((queue) => queue.close())),
-        new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
-      ]);
+      await closeWithGrace({ close: () => Promise.all(queues.map((queue) => queue.close())) }, { graceMs: 1_000 });
     },
   };
 }

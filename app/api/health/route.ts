@@ -2,6 +2,7 @@
 // (load balancers and compose healthchecks call it). 503 when either store is unreachable, though
 // signups still work without Valkey: the outbox holds their jobs.
 import { webRuntime } from '@/app/_web/web-runtime';
+import { withDeadline } from '@/lib/deadline';
 
 export const dynamic = 'force-dynamic';
 
@@ -22,18 +23,10 @@ export async function GET(): Promise<Response> {
 }
 
 async function probe(check: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), PROBE_TIMEOUT_MS);
-      }),
-    ]);
+    await withDeadline(check(), PROBE_TIMEOUT_MS, () => new Error('timeout'));
     return true;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
