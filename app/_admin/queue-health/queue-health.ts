@@ -1,19 +1,9 @@
 // What the admin page knows about the queues, and its verdict. The one module through which the
 // admin reads queue state: BullMQ's public getters, the breakers' own snapshot, and PostgreSQL for
-// dead letters and the outbox; never a Valkey key by name (STYLE.md, like Sidekiq's Web UI).
+// dead letters and the outbox; never a Valkey key by name (like Sidekiq's Web UI).
 //
-// Verdicts, worst first (QUEUE_RULES and REPORT_RULES below carry each threshold's reason):
-//   failing   a queue has jobs ready to run and no worker online
-//             a queue's error rate over the last 15 minutes is ≥ 50% (at least 10 jobs finished)
-//             Valkey is unreachable
-//             the outbox's oldest pending row is older than 5 minutes
-//   degraded  a queue's circuit breaker is open or half-open
-//             a queue has unresolved dead letters
-//             a queue's error rate over the last 15 minutes is ≥ 5% (at least 10 jobs finished)
-//             a queue's oldest waiting job has waited more than 60 s
-//             a queue is paused
-//             the outbox has a pending row older than 30 s
-//   healthy   none of these
+// The verdict's rules and their thresholds are in health-rules.ts; the report's shape in
+// health-report.ts.
 //
 // Cheap enough to poll every 2 s with 100,000 jobs queued: per queue, one counting script (LLEN and
 // ZCARD), the two metrics lists' 60 newest points, the ids of the 100 newest completed jobs and their
@@ -22,71 +12,31 @@
 // length (bench/queue-health-refresh.ts measures it). Two aggregate queries cover the database.
 import type { Job, Metrics, Queue } from 'bullmq';
 import type { Db } from '@/lib/db';
-import { QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
+import { QUEUE_NAMES, QUEUE_PROVIDERS, type QueueName, type QueueSet } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
-import type { BreakerSnapshot } from '@/lib/circuit-breaker';
-import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
+import { withDeadline } from '@/lib/deadline';
+import type { LatencySummary, QueueHealth, QueueHealthReport } from '@/app/_admin/queue-health/health-report';
+import {
+  HEALTH_LIMITS,
+  judge,
+  QUEUE_RULES,
+  REPORT_RULES,
+  verdictOf,
+  type Finding,
+  type QueueFacts,
+  type ReportFacts,
+} from '@/app/_admin/queue-health/health-rules';
 
-export type Verdict = 'healthy' | 'degraded' | 'failing';
-export interface LatencySummary { p50: number; p95: number; samples: number }
-export interface QueueHealth {
-  name: QueueName;
-  paused: boolean;
-  counts: { waiting: number; active: number; delayed: number; prioritized: number; completed: number; failed: number };
-  workers: number;
-  /** Last 60 minutes, oldest first; the last entry is the current minute. */
-  throughput: { completedPerMinute: number[]; failedPerMinute: number[] };
-  /**
-   * failed / (completed + failed) over the last 15 minutes, from BullMQ's metrics; null if nothing
-   * finished. Failed means failed for good: an attempt that will be retried is counted nowhere.
-   */
-  errorRate: number | null;
-  /** processedOn − timestamp (less any requested delay) over the newest completed jobs. */
-  waitMs: LatencySummary | null;
-  /** finishedOn − processedOn, same sample. */
-  processingMs: LatencySummary | null;
-  oldestWaitingAgeMs: number | null;
-  deadLetters: { unresolved: number; oldestFailedAt: string | null };
-  breaker: { provider: string; state: 'closed' | 'open' | 'half-open'; callsInWindow: number; failuresInWindow: number; opens: number; closes: number };
-  verdict: Verdict;
-  reasons: string[];
-}
-export interface QueueHealthReport {
-  generatedAt: string;
-  /** Worst of the queues, the outbox and Valkey itself. */
-  verdict: Verdict;
-  reasons: string[];
-  valkeyReachable: boolean;
-  queues: QueueHealth[];
-  outbox: { pending: number; oldestAgeMs: number | null };
-}
+export type { LatencySummary, QueueHealth, QueueHealthReport, Verdict } from '@/app/_admin/queue-health/health-report';
+export { HEALTH_LIMITS } from '@/app/_admin/queue-health/health-rules';
+import type { BreakerSnapshot } from '@/lib/circuit-breaker';
 
 export interface QueueHealthDeps {
   db: Db;
   queues: QueueSet;
-  /** CircuitBreaker (workers/resilience/provider-breaker.ts) or anything with its snapshot. */
+  /** CircuitBreaker (lib/circuit-breaker.ts) or anything with its snapshot. */
   breakers: Readonly<Record<QueueName, { snapshot(now?: number): Promise<BreakerSnapshot> }>>;
 }
-
-export const HEALTH_LIMITS = {
-  // Half of what finishes failing for good means the queue mostly does not do its job; the same
-  // ratio opens a circuit breaker.
-  failingErrorRate: 0.5,
-  // One job in twenty ending as a dead letter is far above what a healthy provider produces.
-  degradedErrorRate: 0.05,
-  // The window the error rate covers: long enough to hold a few hundred signups, short enough
-  // that an incident that ended stops counting within a quarter of an hour.
-  errorRateWindowMinutes: 15,
-  // A single permanent failure is not an outage (the breaker's minimumRequests, for the same reason).
-  errorRateMinimumFinished: 10,
-  // Every queue finishes a ready job within seconds; a minute of waiting means workers are too few,
-  // stopped, or held back by a breaker or a rate limit.
-  degradedOldestWaitingMs: 60_000,
-  // The relay claims rows older than 2 s every second: 30 s means it is not keeping up or Valkey is
-  // down, and 5 minutes means signups' jobs are stuck.
-  degradedOutboxAgeMs: 30_000,
-  failingOutboxAgeMs: 5 * 60_000,
-} as const;
 
 /** Points per throughput series: one hour at BullMQ's fixed one-minute granularity. */
 const THROUGHPUT_MINUTES = 60;
@@ -94,78 +44,6 @@ const THROUGHPUT_MINUTES = 60;
 const LATENCY_SAMPLE = 100;
 /** A refresh answers within one 2 s poll even if Valkey hangs rather than refuses. */
 const VALKEY_DEADLINE_MS = 1_500;
-
-type Finding = { verdict: Exclude<Verdict, 'healthy'>; reason: string };
-type QueueFacts = Omit<QueueHealth, 'verdict' | 'reasons'> & { finishedInWindow: number };
-interface Rule<Facts> {
-  verdict: Finding['verdict'];
-  /** What the rule reads: with Valkey unreachable only the database's rules can judge. */
-  source: 'valkey' | 'database';
-  check(facts: Facts): string | undefined;
-}
-
-export const QUEUE_RULES: readonly Rule<QueueFacts>[] = [
-  {
-    verdict: 'failing',
-    source: 'valkey',
-    check: (q) => {
-      const ready = q.counts.waiting + q.counts.prioritized;
-      return ready > 0 && q.workers === 0 ? `${q.name}: ${plural(ready, 'job')} waiting and no worker online` : undefined;
-    },
-  },
-  {
-    verdict: 'failing',
-    source: 'valkey',
-    check: (q) => errorRateWithin(q, HEALTH_LIMITS.failingErrorRate, Infinity),
-  },
-  {
-    verdict: 'degraded',
-    source: 'valkey',
-    check: (q) => errorRateWithin(q, HEALTH_LIMITS.degradedErrorRate, HEALTH_LIMITS.failingErrorRate),
-  },
-  {
-    verdict: 'degraded',
-    source: 'valkey',
-    check: (q) => (q.breaker.state === 'closed' ? undefined : `${q.name}: circuit breaker ${q.breaker.state}`),
-  },
-  {
-    verdict: 'degraded',
-    source: 'database',
-    check: (q) =>
-      q.deadLetters.unresolved > 0
-        ? `${q.name}: ${plural(q.deadLetters.unresolved, 'dead letter')} waiting for a decision`
-        : undefined,
-  },
-  {
-    verdict: 'degraded',
-    source: 'valkey',
-    check: (q) =>
-      q.oldestWaitingAgeMs !== null && q.oldestWaitingAgeMs > HEALTH_LIMITS.degradedOldestWaitingMs
-        ? `${q.name}: oldest waiting job has waited ${duration(q.oldestWaitingAgeMs)}`
-        : undefined,
-  },
-  { verdict: 'degraded', source: 'valkey', check: (q) => (q.paused ? `${q.name}: paused` : undefined) },
-];
-
-type ReportFacts = Pick<QueueHealthReport, 'valkeyReachable' | 'outbox'>;
-
-export const REPORT_RULES: readonly Rule<ReportFacts>[] = [
-  {
-    verdict: 'failing',
-    source: 'valkey',
-    check: (r) => (r.valkeyReachable ? undefined : 'Valkey unreachable: no job can run, new jobs wait in the outbox'),
-  },
-  {
-    verdict: 'failing',
-    source: 'database',
-    check: (r) => outboxAgeWithin(r, HEALTH_LIMITS.failingOutboxAgeMs, Infinity),
-  },
-  {
-    verdict: 'degraded',
-    source: 'database',
-    check: (r) => outboxAgeWithin(r, HEALTH_LIMITS.degradedOutboxAgeMs, HEALTH_LIMITS.failingOutboxAgeMs),
-  },
-];
 
 export async function queueHealth(deps: QueueHealthDeps, now = Date.now()): Promise<QueueHealthReport> {
   const [valkey, deadLetters, outbox] = await Promise.all([
@@ -207,20 +85,12 @@ async function readValkey(deps: QueueHealthDeps, now: number): Promise<Record<Qu
       QUEUE_NAMES.map(async (name) => [name, await readQueue(name, deps.queues[name], deps.breakers[name], now)] as const),
     );
   })();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), VALKEY_DEADLINE_MS);
-  });
+  const late = new Error(`no answer within ${VALKEY_DEADLINE_MS} ms`);
   try {
-    const result = await Promise.race([reads, deadline]);
-    return result === 'timeout' ? undefined : (Object.fromEntries(result) as Record<QueueName, ValkeyState>);
+    return Object.fromEntries(await withDeadline(reads, VALKEY_DEADLINE_MS, () => late)) as Record<QueueName, ValkeyState>;
   } catch (error) {
-    if (isValkeyUnreachable(error)) return undefined;
+    if (error === late || isValkeyUnreachable(error)) return undefined;
     throw error;
-  } finally {
-    clearTimeout(timer);
-    // A read that lost the race still settles later; its rejection is already accounted for.
-    reads.catch(() => undefined);
   }
 }
 
@@ -348,7 +218,7 @@ async function readOutbox(db: Db, now: number): Promise<QueueHealthReport['outbo
 }
 
 function unknownQueueState(name: QueueName): ValkeyState {
-  const provider = SIGNUP_JOBS.find((contract) => contract.queue === name)?.provider ?? name;
+  const provider = QUEUE_PROVIDERS[name];
   const zeros = () => new Array<number>(THROUGHPUT_MINUTES).fill(0);
   return {
     name,
@@ -374,35 +244,7 @@ export function isValkeyUnreachable(error: unknown): boolean {
   );
 }
 
-function judge<Facts>(rules: readonly Rule<Facts>[], facts: Facts): Finding[] {
-  return rules.flatMap((rule) => {
-    const reason = rule.check(facts);
-    return reason === undefined ? [] : [{ verdict: rule.verdict, reason }];
-  });
-}
 
-/** The worst verdict found, with failing reasons listed before degraded ones. */
-function verdictOf(findings: Finding[]): { verdict: Verdict; reasons: string[] } {
-  const failing = findings.filter((finding) => finding.verdict === 'failing');
-  const degraded = findings.filter((finding) => finding.verdict === 'degraded');
-  const verdict: Verdict = failing.length > 0 ? 'failing' : degraded.length > 0 ? 'degraded' : 'healthy';
-  return { verdict, reasons: [...failing, ...degraded].map((finding) => finding.reason) };
-}
-
-/** The error-rate reason when the rate is in [from, below), judged only on enough finished jobs. */
-function errorRateWithin(q: QueueFacts, from: number, below: number): string | undefined {
-  const rate = q.errorRate;
-  if (rate === null || q.finishedInWindow < HEALTH_LIMITS.errorRateMinimumFinished) return undefined;
-  if (rate < from || rate >= below) return undefined;
-  return `${q.name}: ${Math.round(rate * 100)}% of jobs failed in the last ${HEALTH_LIMITS.errorRateWindowMinutes} minutes`;
-}
-
-/** The outbox reason when its oldest pending row's age is in (from, upTo]. */
-function outboxAgeWithin(r: ReportFacts, from: number, upTo: number): string | undefined {
-  const { pending, oldestAgeMs } = r.outbox;
-  if (oldestAgeMs === null || oldestAgeMs <= from || oldestAgeMs > upTo) return undefined;
-  return `outbox: ${plural(pending, 'job')} not dispatched, the oldest for ${duration(oldestAgeMs)}`;
-}
 
 /** Nearest-rank percentiles: each one is a latency that was actually observed. */
 function summarize(values: number[]): LatencySummary | null {
@@ -416,12 +258,3 @@ function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-function duration(ms: number): string {
-  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
-  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${Math.round(ms / 3_600_000)} h`;
-}
