@@ -17,6 +17,9 @@ const nextConfig: NextConfig = {
     // bull-board's page template, scripts and styles are read from disk per request by
     // serveStatic (app/_admin/bull-board.ts); nothing imports them, so the trace cannot see them.
     '/admin/queues/**': ['./node_modules/@bull-board/ui/**'],
+    // The circuit breaker's Lua script, read at start from the app's root (lib/circuit-breaker.ts):
+    // every route's process reads breaker snapshots.
+    '/**': ['./lib/circuit-breaker.lua'],
   },
   typedRoutes: false,
 };
