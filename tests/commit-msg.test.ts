@@ -1,14 +1,16 @@
 // .githooks/commit-msg, run on messages written to break each rule and on messages it must let
-// through, under bash and under sh (git runs it by its #!/bin/sh line, dash on Debian).
-// docs/contributing.md states the rule.
+// through, under bash and under sh (git runs it by its #!/bin/sh line, dash on Debian). Also
+// package.json's prepare script, which turns the hook on at `npm ci` and must not fail an install
+// without git (the image's `npm ci` has none). docs/contributing.md states the rule.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const HOOK = fileURLToPath(new URL('../.githooks/commit-msg', import.meta.url));
+const PACKAGE_JSON = fileURLToPath(new URL('../package.json', import.meta.url));
 const SCISSORS = '# ------------------------ >8 ------------------------';
 const BODY = '\n\nThe reason for the change, in a sentence.\n';
 
@@ -104,5 +106,48 @@ describe('.githooks/commit-msg', () => {
     const missing = spawnSync('bash', [HOOK, path.join(scratch, 'no-such-file')], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/cannot read the message file/);
+  });
+});
+
+describe("package.json's prepare script", () => {
+  const { scripts } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: Record<string, string> };
+  const prepare = scripts.prepare ?? '';
+  // As npm runs it (sh -c), with no GIT_* variables leaking in from a surrounding git command and
+  // no repository found above the temporary directory.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('GIT_')) env[name] = undefined;
+  const runPrepare = (cwd: string, extra: Record<string, string> = {}) =>
+    spawnSync('/bin/sh', ['-c', prepare], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...env, GIT_CEILING_DIRECTORIES: path.dirname(cwd), ...extra },
+    });
+  const freshDir = (name: string) => {
+    const dir = path.join(scratch, name);
+    mkdirSync(dir);
+    return dir;
+  };
+
+  it('points core.hooksPath at .githooks in a git checkout', () => {
+    const repo = freshDir('checkout');
+    expect(spawnSync('git', ['init', '--quiet', repo], { env }).status).toBe(0);
+    expect(runPrepare(repo).status).toBe(0);
+    const hooksPath = spawnSync('git', ['config', '--local', 'core.hooksPath'], { cwd: repo, encoding: 'utf8', env });
+    expect(hooksPath.stdout.trim()).toBe('.githooks');
+  });
+
+  it('does nothing, quietly, outside a git checkout', () => {
+    const dir = freshDir('not-a-checkout');
+    const result = runPrepare(dir);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('does not fail an install where git is missing', () => {
+    const dir = freshDir('no-git');
+    const emptyBin = freshDir('empty-bin');
+    const noGit = { PATH: emptyBin };
+    expect(spawnSync('/bin/sh', ['-c', 'command -v git'], { env: { ...env, ...noGit } }).status).not.toBe(0);
+    const result = runPrepare(dir, noGit);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
   });
 });
