@@ -1,5 +1,6 @@
-// `npx tsx scripts/standalone-smoke.ts`, after `npm run build` (CI runs it): starts the standalone
-// web server the way the container image does, from a copy outside the repo, and drives what
+// `npx tsx --conditions=react-server scripts/standalone-smoke.ts`, after `npm run build` (CI runs
+// it; the condition lets it import the app's server-only modules): starts the standalone web
+// server the way the container image does, from a copy outside the repo, and drives what
 // depends on files the build's trace must have copied: bull-board's page and static files, BullMQ
 // on Valkey, the Prisma client on PostgreSQL, sharp and nodemailer in the synchronous baseline,
 // and the browser assets `npm run build` copies in. Inside the repo a file the trace missed would

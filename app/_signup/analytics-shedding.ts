@@ -22,6 +22,7 @@
 // (workers/maintenance/reconciler.ts) looks only at dispatched outbox rows whose effect is missing, so neither
 // ever recreates it. The status page shows the missing row as not-queued. The synchronous baseline
 // (sync-signup.ts) is not shed: it calls the providers inline and has no queue to protect.
+import 'server-only';
 import type { Queue } from 'bullmq';
 import { withDeadline } from '@/lib/deadline';
 import { metrics } from '@/lib/metrics';

@@ -2,6 +2,7 @@
 // can never lose a job; after commit the jobs go to Valkey at once if it answers, and otherwise
 // wait in the outbox for the relay. Nothing here waits on a third party. Under overload the
 // analytics event alone may be left out (analytics-shedding.ts); every other job is always written.
+import 'server-only';
 import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Db } from '@/lib/db';
 import { dispatchNow, writeOutbox } from '@/lib/outbox';

@@ -19,6 +19,7 @@
 //
 // Dead letters of the user's jobs are not touched: they hold ids only, and discarding them is a
 // person's decision in the admin.
+import 'server-only';
 import type { Db } from '@/lib/db';
 import { withDeadline } from '@/lib/deadline';
 import { errorSummary, type Logger } from '@/lib/log';

@@ -1,6 +1,7 @@
 // A token bucket per client address, in this process's memory. It needs no Valkey on purpose: the
 // signup must keep working, and keep being limited, while Valkey is down. With several web
 // processes each enforces its own share, which is enough to stop one client flooding signups.
+import 'server-only';
 
 /** Bounds memory under an address-spraying client; the least recently refilled buckets go first. */
 const MAX_TRACKED_CLIENTS = 10_000;

@@ -4,6 +4,7 @@
 // racing each other, in one web process or in ten, serialise on the user's row lock, and only the
 // first passes the WHERE clause. The job goes to Valkey after commit, or later through the relay
 // when Valkey is down, so an accepted press is never lost.
+import 'server-only';
 import type { Db } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import { errorSummary, type Logger } from '@/lib/log';

@@ -1,5 +1,6 @@
 // What a signup may contain, and how it is normalised before anything is stored. Shared by the JSON
 // API and the form's server action so both accept and refuse exactly the same input.
+import 'server-only';
 import { z } from 'zod';
 
 // Control characters would let a name break the layout of emails and the admin pages.

@@ -1,6 +1,7 @@
 // POST /api/signups and POST /api/signups/sync, as plain Request → Response functions (the route
 // files only wire in this process's dependencies). Every refusal is an expected value with its
 // status code; only a bug can produce a 500.
+import 'server-only';
 import { readCappedText } from '@/lib/capped-body';
 import type { Db } from '@/lib/db';
 import { inSpan } from '@/lib/tracing';

@@ -3,6 +3,7 @@
 // row); BullMQ says the rest (queued, running, retrying, failed), looked up by each job's
 // deterministic id. When Valkey is unreachable the page still answers, from the database alone.
 // The JSON is also the poll's answer (GET /api/welcome/<token>): fields are added, never renamed.
+import 'server-only';
 import type { Job } from 'bullmq';
 import type { Db } from '@/lib/db';
 import { appliedEffects } from '@/lib/job-effects';

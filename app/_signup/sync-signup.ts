@@ -3,6 +3,7 @@
 // providers one after another inside the request (workers/jobs/sync-baseline.ts). Its latency is
 // the sum of theirs, and when one fails the user is saved but the remaining work is simply not
 // done, with nothing to retry it: the shared fate of a coupled request path.
+import 'server-only';
 import { insertUser, newToken, statusPath } from '@/app/_signup/create-signup';
 import { readSignupRequest, unavailable, type SignupDeps } from '@/app/_signup/signup-request';
 import { DUPLICATE_EMAIL_ERRORS } from '@/app/_signup/signup-input';

@@ -3,6 +3,7 @@
 // the admin session first, exactly as the page does (a stranger is sent to the login page and
 // nothing is read); Next refuses actions whose Origin does not match the host, which is the
 // same-origin check the API applies to cookie-authenticated writes.
+import 'server-only';
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';
 import { submitInviteForm, type InviteFormState } from '@/app/_workspaces/invite-form';
 import { webRuntime } from '@/app/_web/web-runtime';

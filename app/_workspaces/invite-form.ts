@@ -1,6 +1,7 @@
 // The admin invite form's work, apart from its server action so tests can run it with their own
 // dependencies: the textarea becomes a list, judged by the same rules and saved by the same core as
 // POST /api/workspaces/<slug>/invites. Refusals come back as form state for the page to show.
+import 'server-only';
 import type { FieldErrors } from '@/app/_signup/signup-input';
 import { addressesFromText, parseInviteInput, type OffendingEntry } from '@/app/_workspaces/invite-input';
 import { inviteMembers } from '@/app/_workspaces/invite-members';

@@ -6,6 +6,7 @@
 // is reported at once, so the sender fixes the list in one pass instead of one error per retry.
 // Addresses already invited to the workspace are not judged here; they are not mistakes (see
 // invite-members.ts).
+import 'server-only';
 import { emailAddress, workspaceSlug, type FieldErrors } from '@/app/_signup/signup-input';
 
 /**

@@ -9,6 +9,7 @@
 // twice, because only the rows this request inserted get an outbox row.
 //
 // Who may call this is decided by the callers (invite-request.ts, invite-actions.ts): the admin.
+import 'server-only';
 import { randomUUID } from 'node:crypto';
 import type { Db, Prisma } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';

@@ -7,6 +7,7 @@
 // takes the admin's credentials exactly like /api/admin/*: HTTP Basic for scripts, or the admin
 // session cookie with the same-origin check for browser writes (admin-auth.ts), judged before the
 // body is read; the proxy (proxy.ts) refuses strangers first as well.
+import 'server-only';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { readCappedText } from '@/lib/capped-body';
 import type { Logger } from '@/lib/log';

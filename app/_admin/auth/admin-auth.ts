@@ -9,6 +9,7 @@
 // a browser that sends neither is refused. Basic credentials from scripts (no Origin) stay allowed;
 // a browser's Origin must still name this host, because browsers replay cached Basic credentials on
 // cross-site requests.
+import 'server-only';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';

@@ -9,6 +9,7 @@
 //
 // A session cannot be revoked before it expires: logout removes the cookie from that browser, and
 // a stolen cookie stays valid until `exp`. The short lifetime is what bounds that.
+import 'server-only';
 import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 

@@ -1,6 +1,7 @@
 // One submission of the admin login form, as a plain function of the form and the request headers
 // (the server action in app/admin/login wires in cookies and the redirect). Refusals come back as
 // form state; a wrong user and a wrong password read the same.
+import 'server-only';
 import { credentialsMatch, safeNextPath, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { createSessionCookie, requestIsHttps, sessionCookieOptions, type SessionCookieOptions } from '@/app/_admin/auth/admin-session';
 import type { LoginThrottle } from '@/app/_admin/auth/login-throttle';

@@ -5,6 +5,7 @@
 //
 // The signup RateLimiter does not fit: it spends a token on every call and cannot be asked without
 // spending one. Like it, this lives in process memory: each web process allows its own share.
+import 'server-only';
 import type { RateLimitDecision } from '@/app/_signup/rate-limiter';
 
 /**

@@ -3,6 +3,7 @@
 // Each checks the admin session first, parses what the browser sent (anyone can call an action
 // with anything), and goes through app/_admin/dead-letters/dead-letters.ts, which writes the audit log. Expected
 // failures come back as values for the page to show; only bugs throw.
+import 'server-only';
 import { revalidatePath } from 'next/cache';
 import { z } from 'zod';
 import { requireAdminPage } from '@/app/_admin/auth/admin-auth';

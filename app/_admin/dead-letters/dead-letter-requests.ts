@@ -1,5 +1,6 @@
 // The /api/admin/dlq routes as Request → Response functions; the route files wire in this process's
 // dependencies. Every route authenticates first (admin-auth.ts).
+import 'server-only';
 import { z } from 'zod';
 import type { AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { authenticateAdmin } from '@/app/_admin/auth/admin-auth';

@@ -5,6 +5,7 @@
 // provider that has only just recovered. Replay stays idempotent: the handler's
 // read-and-validate finds an effect that already exists and completes without a second one.
 // Every replay and discard is written to dead_letter_actions (who, what, when, why).
+import 'server-only';
 import type { Db } from '@/lib/db';
 import { Prisma } from '@/lib/generated/prisma/client';
 import type { QueueName, QueueSet } from '@/lib/queues';

@@ -1,5 +1,6 @@
 // The shape of the health report the admin page shows and GET /api/admin/queues returns
 // (queue-health.ts builds it). Fields are added, never renamed: the page polls it.
+import 'server-only';
 import type { QueueName } from '@/lib/queues';
 
 export type Verdict = 'healthy' | 'degraded' | 'failing';

@@ -13,6 +13,7 @@
 //             a queue is paused
 //             the outbox has a pending row older than 30 s
 //   healthy   none of these
+import 'server-only';
 import type { QueueHealth, QueueHealthReport, Verdict } from '@/app/_admin/queue-health/health-report';
 
 export const HEALTH_LIMITS = {

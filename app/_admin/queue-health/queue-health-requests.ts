@@ -1,6 +1,7 @@
 // The /api/admin/queues routes as Request → Response functions: the health report, and pausing or
 // resuming a queue. Every route authenticates first (admin-auth.ts); the route files pass in this
 // process's dependencies (app/_web/web-runtime.ts).
+import 'server-only';
 import { z } from 'zod';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import type { Logger } from '@/lib/log';

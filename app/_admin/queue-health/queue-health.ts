@@ -10,6 +10,7 @@
 // hashes, the single oldest waiting job, the paused flag, the worker count (CLIENT LIST) and the
 // breaker's snapshot. That is ~9 commands plus one HGETALL per sampled job, whatever the queue's
 // length (bench/queue-health-refresh.ts measures it). Two aggregate queries cover the database.
+import 'server-only';
 import type { Job, Metrics, Queue } from 'bullmq';
 import type { Db } from '@/lib/db';
 import { QUEUE_NAMES, QUEUE_PROVIDERS, type QueueName, type QueueSet } from '@/lib/queues';
