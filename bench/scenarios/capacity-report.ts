@@ -1,12 +1,13 @@
-// The capacity scenario's report (capacity.ts measures): its tables, its "not judged" figures, two
-// charts and the raw numbers. Apart from capacity.ts only to keep each file readable.
+// The capacity scenario's report: its tables, its "not judged" figures, two charts and the raw
+// numbers, from the CapacityData (capacity-data.ts) that capacity.ts measured. Apart from
+// capacity.ts only to keep each file readable.
 import { QUEUE_NAMES } from '@/lib/queues';
 import { backlogPhase, type Phase, type Round } from '@/bench/harness/backlog-drain';
 import type { LoadAverage } from '@/bench/harness/machine-cpu';
 import { markdownTable, type ScenarioReport, type TargetCheck } from '@/bench/harness/scenario';
 import { percent, rate } from '@/bench/harness/throughput';
 import { addWork, type ValkeyWork } from '@/bench/harness/valkey-work';
-import { ONE_PROCESS_ROUNDS, type CapacityData, type NoOpRun } from '@/bench/scenarios/capacity';
+import { ONE_PROCESS_ROUNDS, type CapacityData, type NoOpRun } from '@/bench/scenarios/capacity-data';
 import { capacityCharts, coresByUser, USERS } from '@/bench/scenarios/capacity-charts';
 
 /** At this share of one core Valkey's command thread, or the machine, is taken as a run's limit. */

@@ -34,9 +34,10 @@ import {
   type RoundPlan,
 } from '@/bench/harness/backlog-drain';
 import { startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';
-import { loadAverage, type LoadAverage } from '@/bench/harness/machine-cpu';
+import { loadAverage } from '@/bench/harness/machine-cpu';
 import type { BenchOptions, Scenario } from '@/bench/harness/scenario';
 import { percent, rate } from '@/bench/harness/throughput';
+import type { CapacitySize, NoOpRun } from '@/bench/scenarios/capacity-data';
 import { capacityReport } from '@/bench/scenarios/capacity-report';
 
 /**
@@ -46,7 +47,7 @@ import { capacityReport } from '@/bench/scenarios/capacity-report';
  * draining. Quick checks the harness only, most of its time spent starting processes and their
  * avatar sandboxes.
  */
-const SIZES = {
+const SIZES: { full: CapacitySize; quick: CapacitySize } = {
   full: {
     idleMs: 3_000,
     flow: { signups: 750, perSecond: 50 },
@@ -66,24 +67,6 @@ const SIZES = {
     deadlineMs: 90_000,
   },
 };
-export type CapacitySize = (typeof SIZES)['full'];
-
-export interface NoOpRun extends BacklogRun {
-  concurrency: number;
-}
-
-export interface CapacityData {
-  size: CapacitySize;
-  serverVersion: string;
-  /** Before anything of this scenario ran: the other load averages include its own work. */
-  loadAtStart: LoadAverage;
-  /** By process count. The one-process run's rounds are idle, flow, backlog, each queue alone. */
-  scaling: BacklogRun[];
-  noOp: NoOpRun[];
-}
-
-/** Where each figure is in the one-process run. */
-export const ONE_PROCESS_ROUNDS = { idle: 0, flow: 1, backlog: 2, alone: 3 } as const;
 
 export const scenario: Scenario = {
   id: 'capacity',
