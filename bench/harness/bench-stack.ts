@@ -30,6 +30,11 @@ export interface BenchStackOptions {
   env?: Record<string, string>;
   /** Told of every request a mock provider answers, with its outcome and moment (requests/s). */
   onProviderRequest?: ProviderRequestObserver;
+  /**
+   * Runs once the server answers, before the rest of the stack starts or anything else connects
+   * to it (the producers' queues write their meta keys at once): to read the empty server.
+   */
+  onServerStarted?(probe: Redis): Promise<void>;
 }
 
 export interface BenchStack {
@@ -63,6 +68,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     cleanups.push(server.stop);
     const probe = new Redis(server.url, { maxRetriesPerRequest: null });
     cleanups.push(() => probe.disconnect());
+    await options.onServerStarted?.(probe);
     const info = await probe.info('server');
     // Valkey reports a redis_version too (7.2.4, for clients that check it) before its own.
     const serverVersion = (/valkey_version:(\S+)/.exec(info) ?? /redis_version:(\S+)/.exec(info))?.[0] ?? 'unknown';
