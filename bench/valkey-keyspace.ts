@@ -1,6 +1,6 @@
 // What Valkey holds, read from the server itself: INFO memory, and every key grouped by its shape
-// with its type and MEMORY USAGE. Used by bench/valkey-memory.ts after its run, on a private server
-// (SCAN walks the whole keyspace, so never point it at a shared one).
+// with its type and MEMORY USAGE. Used by bench/valkey-memory.ts and the bench/harness/ modules it
+// runs on, on a private server: SCAN walks the whole keyspace, so never point it at a shared one.
 import type { Redis } from 'ioredis';
 import { queuePrefix, QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
 import { infoFields } from '@/bench/harness/valkey-work';
@@ -109,6 +109,30 @@ export async function queueSideKeys(connection: Redis, basePrefix: string) {
       }),
     ),
   ) as Record<QueueName, { eventsStreamLength: number; completedMetricsPoints: number; failedMetricsPoints: number }>;
+}
+
+export interface KeyspaceSummary {
+  memory: MemoryInfo;
+  dbsize: number;
+  /** Per queue, BullMQ's job counts by state. */
+  jobCounts: Record<string, Record<string, number>>;
+  queueSideKeys: Awaited<ReturnType<typeof queueSideKeys>>;
+  sampleCompletedJobs: SampleJob[];
+  keyClasses: KeyClass[];
+}
+
+/** All of the above at once, with DBSIZE and each queue's job counts: what the server holds now. */
+export async function keyspaceSummary(connection: Redis, queues: QueueSet, basePrefix: string): Promise<KeyspaceSummary> {
+  return {
+    memory: await memoryInfo(connection),
+    dbsize: await connection.dbsize(),
+    jobCounts: Object.fromEntries(
+      await Promise.all(QUEUE_NAMES.map(async (queue) => [queue, await queues[queue].getJobCounts()] as const)),
+    ),
+    queueSideKeys: await queueSideKeys(connection, basePrefix),
+    sampleCompletedJobs: await sampleCompletedJobs(connection, queues, basePrefix),
+    keyClasses: await keyClasses(connection, basePrefix),
+  };
 }
 
 export function formatBytes(bytes: number): string {
