@@ -1,2 +1,2 @@
-// `/` is the signup form too (CONTRACT.md), so it is the same page.
+// `/` is the signup form too (docs/operations.md, "HTTP routes"), so it is the same page.
 export { default, metadata } from '@/app/signup/page';

@@ -1,5 +1,5 @@
 // The process's configuration: parsed once from the environment, with defaults, and the only
-// module that reads process.env (CONTRACT.md lists the variables). Everything else receives a
+// module that reads process.env (docs/operations.md lists the variables). Everything else receives a
 // Config or calls config().
 import { z } from 'zod';
 

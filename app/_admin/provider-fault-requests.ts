@@ -1,7 +1,8 @@
-// The provider faults panel's API: reads and sets the mock providers' fault modes (CONTRACT.md,
-// "Mock providers") from the admin page, so a demo can take the CRM down without a terminal. Only
-// admins, and state changes only from this site (admin-auth.ts). When the mocks are not running,
-// as against real providers, it answers 503 {available: false} and the panel hides itself.
+// The provider faults panel's API: reads and sets the mock providers' fault modes
+// (docs/operations.md, "Mock providers") from the admin page, so a demo can take the CRM down
+// without a terminal. Only admins, and state changes only from this site (admin-auth.ts). When the
+// mocks are not running, as against real providers, it answers 503 {available: false} and the panel
+// hides itself.
 import 'server-only';
 import { z } from 'zod';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';

@@ -18,7 +18,7 @@ import {
   type SignupInput,
 } from '@/app/_signup/signup-input';
 
-/** CONTRACT.md: a signup body is small; anything larger is refused before it is read whole. */
+/** A signup body is small; anything larger is refused before it is read whole. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export interface SignupDeps {
@@ -59,7 +59,7 @@ async function answerSignup(request: Request, deps: SignupDeps): Promise<Respons
     case 'created': {
       const statusUrl = statusPath(outcome.statusToken);
       deps.log.info('signup created', { user: outcome.userId, dispatched: outcome.dispatched });
-      // Relative Location: req.url inside Next route handlers reports localhost (ENVIRONMENT.md).
+      // Relative Location: req.url inside Next route handlers reports localhost.
       return Response.json({ id: outcome.userId, statusUrl }, { status: 201, headers: { location: statusUrl } });
     }
     case 'duplicate':

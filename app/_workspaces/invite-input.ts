@@ -10,8 +10,8 @@ import 'server-only';
 import { emailAddress, workspaceSlug, type FieldErrors } from '@/app/_signup/signup-input';
 
 /**
- * CONTRACT.md's bound on one request. It also bounds one transaction's work, which the save
- * budget in invite-members.ts is sized for.
+ * The bound on one request (docs/operations.md, "Limits"). It also bounds one transaction's
+ * work, which the save budget in invite-members.ts is sized for.
  */
 export const MAX_INVITES = 10_000;
 

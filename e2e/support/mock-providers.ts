@@ -1,4 +1,4 @@
-// The e2e suite's view of the mock providers: their records and fault switches (CONTRACT.md).
+// The e2e suite's view of the mock providers: their records and fault switches (docs/operations.md).
 import { E2E } from './e2e-environment';
 
 /** The providers a signup's four jobs call, in the order of the jobs on the status page. */

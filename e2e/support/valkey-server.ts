@@ -1,7 +1,7 @@
 // The e2e stack's own Valkey server: started by e2e/support/run-stack.ts before the stack, stopped and
 // started again by valkey-outage.spec.ts, stopped by run-stack.ts after the stack. It runs
 // daemonized, so whichever process starts it, it outlives that process until stopped by port.
-// Append-only and no snapshots, as in production (ENVIRONMENT.md): a stop and start on the same
+// Append-only and no snapshots (production's flags): a stop and start on the same
 // directory brings the queues back as they were.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The operator's side of the mocks (CONTRACT.md): health, fault switches, what each provider
+// The operator's side of the mocks (docs/operations.md): health, fault switches, what each provider
 // received, and reset. Tests, the demo and the E2E suite drive the providers only through these.
 import { faultRequestSchema } from './fault-modes';
 import { HttpError, readJson, sendJson, validate, type Route } from './http-exchange';

@@ -1,4 +1,4 @@
-// The new user's status page (statusUrl in CONTRACT.md). The token in the path is the only key, so
+// The new user's status page (the signup's statusUrl). The token in the path is the only key, so
 // the page is never indexed and sends no referrer with the token in it. Besides the live job list
 // it offers the user's two actions, each a plain form that works without JavaScript: resend the
 // verification email (in the job list, which hides it once the address is confirmed) and delete

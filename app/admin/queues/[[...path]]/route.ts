@@ -7,7 +7,7 @@ import { config } from '@/lib/config';
 export const dynamic = 'force-dynamic';
 export const runtime = 'nodejs';
 
-// Relative: behind a proxy, request.url names the internal host (ENVIRONMENT.md).
+// Relative: behind a proxy, request.url names the internal host.
 const LOGIN_PATH = `/admin/login?next=${BULL_BOARD_PATH}`;
 
 async function handle(request: Request): Promise<Response> {
