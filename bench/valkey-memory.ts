@@ -1,5 +1,6 @@
-// How much memory Valkey needs once many signups have gone through: the figure the README gives
-// for sizing the server (issue #5). Everything is the real code path on private infrastructure:
+// How much memory Valkey needs once many signups have gone through: the figure docs/benchmarks.md
+// gives for sizing the server (issue #5). Everything is the real code path on private
+// infrastructure:
 //
 //   npx tsx bench/valkey-memory.ts [--signups N]      default 100,000
 //

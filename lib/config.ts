@@ -130,8 +130,8 @@ const envSchema = z
     // the backlog's memory is bounded. 0 turns shedding off. Email and CRM work is never shed.
     ANALYTICS_SHED_DEPTH: z.coerce.number().int().min(0).default(10_000),
     ANALYTICS_SHED_KEEP_RATIO: z.coerce.number().min(0).max(1).default(0.1),
-    // Connections per process. See the README's "Database connections" for the arithmetic: handlers
-    // hold a connection only for their short queries, never across a provider call.
+    // Connections per process (the arithmetic: docs/backpressure.md, "Database connections"):
+    // handlers hold a connection only for their short queries, never across a provider call.
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   })
   .transform((env) => ({

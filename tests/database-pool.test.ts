@@ -1,7 +1,7 @@
 // A worker process's database connections are its pool size, whatever its concurrency: jobs hold a
 // connection only for their short queries, never across a provider call, so 30 jobs in flight
 // share 3 connections. That is what makes "processes × pool size" the whole arithmetic of
-// PostgreSQL's connection budget (README, "Database connections").
+// PostgreSQL's connection budget (docs/backpressure.md, "Database connections").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken } from '@/app/_signup/create-signup';
 import { createDb, type Db } from '@/lib/db';

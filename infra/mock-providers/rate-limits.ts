@@ -8,7 +8,7 @@ import type { ProviderName } from '@/lib/providers';
  * Requests (SMTP: messages) per second, in the range real providers publish for one account: a
  * CRM allows tens per second, an object store a few hundred writes, an event collector more
  * still, a transactional SMTP relay about a hundred messages, and an alert webhook (a chat API)
- * a handful. The workers' queue limiters (workers/runtime/start-workers.ts) keep under these. 0 means
+ * a handful. The workers' queue limiters (lib/queues.ts) keep under these. 0 means
  * unlimited.
  */
 export const DEFAULT_RATE_LIMITS_PER_SECOND: Readonly<Record<ProviderName, number>> = {

@@ -7,8 +7,8 @@
 // ids, payloads or personal data. Idempotency key `dead-letter-digest-<YYYY-MM-DD>` (the UTC date
 // of the run), so a retry or a second run on the same day is deduplicated by the webhook. Nothing
 // is sent when nothing waits (logged at info); without ALERT_WEBHOOK_URL the digest is logged at
-// warn instead. Retries: the scheduler's job template (maintenance.ts), since the next digest is a
-// day away.
+// warn instead. Retries: the scheduler's job template (maintenance-queue.ts), since the next
+// digest is a day away.
 import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { callProvider } from '@/workers/providers/http-provider';

@@ -6,7 +6,8 @@
 //
 // BullMQ 6 has no cap or jitter of its own, so jobs carry `backoff: { type: RETRY_BACKOFF_TYPE }`
 // and each Worker's `settings.backoffStrategy` computes the delay from its queue's policy.
-// Rate limits (429) and an open circuit breaker do not spend attempts at all (job-runner.ts).
+// Rate limits (429) and an open circuit breaker do not spend attempts at all
+// (workers/runtime/process-job.ts).
 import type { QueueName } from '@/lib/config';
 
 export const RETRY_BACKOFF_TYPE = 'capped-full-jitter';
