@@ -1,10 +1,11 @@
-// What one refresh of the admin's queue health (app/_admin/queue-health/queue-health.ts) costs, the page polling it
-// every 2 s: wall time and Valkey commands, with 1,000 and with 100,000 jobs across the four queues.
+// What one refresh of the admin's queue health (app/_admin/queue-health/queue-health.ts) costs,
+// the page polling it every 2 s: wall time and Valkey commands, with 1,000 and with 100,000 jobs
+// across the four queues.
 //
-//   npx tsx bench/queue-health-refresh.ts            a private valkey-server: exact command counts
-//   npx tsx bench/queue-health-refresh.ts --shared   the configured VALKEY_URL, on a private prefix;
-//                                                    INFO commandstats is server-wide, so other
-//                                                    traffic shows up as noise: run it when quiet
+//   npm run bench:health-refresh               a private valkey-server: exact command counts
+//   npm run bench:health-refresh -- --shared   the configured VALKEY_URL, on a private prefix;
+//                                              INFO commandstats is server-wide, so other
+//                                              traffic shows up as noise: run it when quiet
 //
 // Each size fills the queues on a fresh prefix: a few hundred jobs run through a no-op worker
 // (completed, one in ten failed, so the metrics and the latency sample have data), some delayed,

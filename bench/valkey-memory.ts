@@ -2,7 +2,7 @@
 // gives for sizing the server (issue #5). Everything is the real code path on private
 // infrastructure:
 //
-//   npx tsx bench/valkey-memory.ts [--signups N]      default 100,000
+//   npm run bench:valkey-memory [-- --signups N]     default 100,000
 //
 // A bench stack of its own (bench/harness/bench-stack.ts: a private valkey-server with
 // production's flags, append-only and noeviction; a throwaway migrated database; the mock
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     writeValkeyMemoryReport(
       {
         date,
-        command: `npx tsx bench/valkey-memory.ts${signups === DEFAULT_SIGNUPS ? '' : ` --signups ${signups}`}`,
+        command: `npm run bench:valkey-memory${signups === DEFAULT_SIGNUPS ? '' : ` -- --signups ${signups}`}`,
         machine: machineDescription(valkeyVersion),
         ...measured,
       },
