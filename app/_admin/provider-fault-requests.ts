@@ -5,6 +5,7 @@
 // hides itself.
 import 'server-only';
 import { z } from 'zod';
+import { badRequest, fieldErrorsOf } from '@/app/_web/bad-request';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { faultRequestSchema } from '@/infra/mock-providers/fault-control';
 import { PROVIDER_NAMES } from '@/lib/providers';
@@ -67,5 +68,5 @@ async function readJson(request: Request): Promise<unknown> {
 }
 
 function invalid(error: z.ZodError, hint: string): Response {
-  return Response.json({ error: hint, issues: z.flattenError(error) }, { status: 400 });
+  return badRequest(fieldErrorsOf(error), { error: hint });
 }

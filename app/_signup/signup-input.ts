@@ -2,6 +2,7 @@
 // API and the form's server action so both accept and refuse exactly the same input.
 import 'server-only';
 import { z } from 'zod';
+import type { FieldErrors } from '@/app/_web/bad-request';
 
 // Control characters would let a name break the layout of emails and the admin pages.
 const NO_CONTROL_CHARS = /^[^\p{Cc}\p{Cf}]*$/u;
@@ -43,7 +44,7 @@ export const signupInput = z.object({
 });
 
 export type SignupInput = z.output<typeof signupInput>;
-export type FieldErrors = Record<string, string>;
+export type { FieldErrors };
 
 /** Said for a taken email, whichever way the signup arrived; nothing about the existing account. */
 export const DUPLICATE_EMAIL_ERRORS: Readonly<FieldErrors> = { email: 'An account with this email already exists.' };

@@ -2,6 +2,7 @@
 // files only wire in this process's dependencies). Every refusal is an expected value with its
 // status code; only a bug can produce a 500.
 import 'server-only';
+import { badRequest } from '@/app/_web/bad-request';
 import { readCappedText } from '@/lib/capped-body';
 import type { Db } from '@/lib/db';
 import { inSpan } from '@/lib/tracing';
@@ -14,7 +15,6 @@ import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
 import {
   DUPLICATE_EMAIL_ERRORS,
   parseSignupInput,
-  type FieldErrors,
   type SignupInput,
 } from '@/app/_signup/signup-input';
 
@@ -99,14 +99,10 @@ export async function readSignupRequest(
   try {
     raw = JSON.parse(body);
   } catch {
-    return invalid({ body: 'The body is not valid JSON.' });
+    return badRequest({ body: 'The body is not valid JSON.' });
   }
   const parsed = parseSignupInput(raw);
-  return parsed.ok ? parsed.input : invalid(parsed.errors);
-}
-
-export function invalid(errors: FieldErrors): Response {
-  return Response.json({ errors }, { status: 400 });
+  return parsed.ok ? parsed.input : badRequest(parsed.errors);
 }
 
 export function unavailable(error: unknown, log: Logger): Response {

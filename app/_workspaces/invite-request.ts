@@ -8,6 +8,7 @@
 // session cookie with the same-origin check for browser writes (admin-auth.ts), judged before the
 // body is read; the proxy (proxy.ts) refuses strangers first as well.
 import 'server-only';
+import { badRequest } from '@/app/_web/bad-request';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { readCappedText } from '@/lib/capped-body';
 import type { Logger } from '@/lib/log';
@@ -72,5 +73,5 @@ export async function handleInviteRequest(request: Request, slug: string, deps: 
 }
 
 function refused({ errors, invalid, invalidCount }: InviteRefusal): Response {
-  return Response.json({ errors, invalid, invalidCount }, { status: 400 });
+  return badRequest(errors, { invalid, invalidCount });
 }

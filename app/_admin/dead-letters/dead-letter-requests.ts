@@ -2,6 +2,7 @@
 // dependencies. Every route authenticates first (admin-auth.ts).
 import 'server-only';
 import { z } from 'zod';
+import { badRequest, fieldErrorsOf } from '@/app/_web/bad-request';
 import type { AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { authenticateAdmin } from '@/app/_admin/auth/admin-auth';
 import type { Db } from '@/lib/db';
@@ -113,7 +114,7 @@ async function readJson(request: Request): Promise<unknown> {
 }
 
 function invalid(error: z.ZodError, hint?: string): Response {
-  return Response.json({ error: hint ?? 'invalid request', issues: z.flattenError(error) }, { status: 400 });
+  return badRequest(fieldErrorsOf(error), hint ? { error: hint } : {});
 }
 
 /** JSON with bigint ids as strings. */

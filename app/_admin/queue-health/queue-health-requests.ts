@@ -3,6 +3,7 @@
 // process's dependencies (app/_web/web-runtime.ts).
 import 'server-only';
 import { z } from 'zod';
+import { badRequest } from '@/app/_web/bad-request';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import type { Logger } from '@/lib/log';
 import { isValkeyUnreachable, queueHealth, type QueueHealthDeps } from '@/app/_admin/queue-health/queue-health';
@@ -39,7 +40,7 @@ async function setPaused(
   if (admin instanceof Response) return admin;
   const name = queueName.safeParse(queue);
   if (!name.success) {
-    return Response.json({ error: `Unknown queue; expected one of ${QUEUE_NAMES.join(', ')}.` }, { status: 400 });
+    return badRequest({ queue: `Unknown queue; expected one of ${QUEUE_NAMES.join(', ')}.` });
   }
   const target = deps.queues[name.data];
   try {
