@@ -28,7 +28,7 @@ describe('infra/Dockerfile', () => {
     }
     const build = stages.find((stage) => stage.name === 'build');
     expect(build?.instructions).toContainEqual({ keyword: 'RUN', args: 'npm run build' });
-    expect(pkg.scripts.postbuild).toBe('tsx scripts/copy-standalone-assets.ts');
+    expect(pkg.scripts.postbuild).toBe('tsx scripts/copy-standalone-assets.ts && tsx scripts/check-client-bundle.ts');
   });
 
   it('runs the runtime stage as a non-root user, with a healthcheck', () => {
