@@ -2,8 +2,8 @@
 // so that the ratios hold on a noisy machine (issue #8). Each scenario starts and stops what it
 // needs (its own valkey-server, database, mock providers, web and worker processes).
 //
-//   npm run bench                      all seven, full size: bench/results/<date>.md, .json, *.svg
-//   npm run bench -- --quick           all seven at a tiny size in under two minutes, written under
+//   npm run bench                      all eight, full size: bench/results/<date>.md, .json, *.svg
+//   npm run bench -- --quick           all eight at a tiny size in under two minutes, written under
 //                                      bench/.work/quick/ (CI runs this to keep the harness working)
 //   npm run bench -- --only a,b        some of them, in files of their own: <date>-a-b.md, .json,
 //                                      *.svg, so the day's full report is left as it is
@@ -15,7 +15,16 @@ import { join } from 'node:path';
 import { markdownTable, type Scenario, type ScenarioReport } from '@/bench/harness/scenario';
 
 /** In the issue's order; each is `bench/scenarios/<id>.ts` exporting `scenario`. */
-const SCENARIO_IDS = ['signup-latency', 'pipeline-throughput', 'outage-recovery', 'fairness', 'backends', 'memory', 'capacity'] as const;
+const SCENARIO_IDS = [
+  'efficiency',
+  'signup-latency',
+  'pipeline-throughput',
+  'outage-recovery',
+  'fairness',
+  'backends',
+  'memory',
+  'capacity',
+] as const;
 
 interface RunResult {
   scenario: Pick<Scenario, 'id' | 'title'>;

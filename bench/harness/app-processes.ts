@@ -42,6 +42,8 @@ export interface AppProcessOptions {
   label?: string;
   /** On top of the stack's environment. */
   env?: Record<string, string>;
+  /** Node's own flags, before the entry point (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
 }
 
 /** `node .next/standalone/server.js` on a free port; resolves once /api/health answers 200. */
@@ -54,7 +56,7 @@ export async function startWeb(stack: BenchStack, options: AppProcessOptions = {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminPassword = randomBytes(12).toString('base64url');
-  const started = launch(stack, 'web', [STANDALONE_SERVER], options, {
+  const started = launch(stack, 'web', [...(options.nodeArgs ?? []), STANDALONE_SERVER], options, {
     // The standalone server takes its address from PORT and HOSTNAME, not from flags.
     PORT: String(port),
     HOSTNAME: '127.0.0.1',
@@ -85,7 +87,7 @@ export interface WorkerProcessOptions extends AppProcessOptions {
 export async function startWorkers(stack: BenchStack, options: WorkerProcessOptions = {}): Promise<AppProcess> {
   const name = options.queues ? `workers-${options.queues.join('-')}` : 'workers';
   const entry = options.entry ?? join('workers', 'main.ts');
-  const started = launch(stack, name, ['--import', 'tsx', entry, ...(options.args ?? [])], options, {
+  const started = launch(stack, name, [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])], options, {
     ...(options.queues ? { WORKER_QUEUES: options.queues.join(',') } : {}),
     // 0: no metrics server, so any number of worker processes can run side by side.
     WORKER_METRICS_PORT: '0',
@@ -136,6 +138,16 @@ export function cpuSeconds(pid: number, { withDescendants = false } = {}): numbe
   };
   const pids = withDescendants ? [pid, ...descendantPids(pid)] : [pid];
   return pids.reduce((total, of) => total + ticks(of), 0) / 100;
+}
+
+/** VmRSS from /proc/<pid>/status, in bytes; 0 for a process that has exited. */
+export function rssBytes(pid: number): number {
+  try {
+    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? 0 : Number(kib) * 1_024;
+  } catch {
+    return 0;
+  }
 }
 
 interface Launched {

@@ -3,10 +3,9 @@
 // process per concurrent avatar job; they are separate processes with memory of their own), and
 // Valkey's used_memory, sampled as the load runs; then whether each grows. The same production
 // processes as the latency scenario, with the mock providers' published rate limits on.
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';
-import { descendantPids, startWeb, startWorkers } from '@/bench/harness/app-processes';
+import { descendantPids, rssBytes, startWeb, startWorkers } from '@/bench/harness/app-processes';
 import { markdownTable, type Scenario } from '@/bench/harness/scenario';
 import { signupRequests, signupsAtRate, type LoadResult } from '@/bench/harness/signup-load';
 import { ms } from '@/bench/harness/stats';
@@ -143,15 +142,6 @@ async function heapUsed(url: string): Promise<number> {
   }
 }
 
-/** VmRSS from /proc/<pid>/status, in bytes; 0 for a process that has exited. */
-function rssBytes(pid: number): number {
-  try {
-    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kib === undefined ? 0 : Number(kib) * 1_024;
-  } catch {
-    return 0;
-  }
-}
 
 async function backlogByQueue(stack: BenchStack): Promise<Record<string, number>> {
   const entries = await Promise.all(
