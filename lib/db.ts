@@ -1,47 +1,36 @@
-// The PostgreSQL client: Prisma 7 over the `pg` driver adapter (no native query engine).
+// Prisma 7 over the process's pg pool (lib/sql.ts), through the driver adapter: no native query
+// engine. The web's admin pages and the tests read through it; the paths that run once per signup
+// or per job use plain SQL on the same pool, and the worker processes never load Prisma at all.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '@/lib/generated/prisma/client';
 import { config } from '@/lib/config';
+import { createPool, type Pool, type PoolOptions } from '@/lib/sql';
 
 export type Db = PrismaClient;
 export { Prisma };
 
-export interface DbOptions {
-  /** Pool size of this process. */
-  maxConnections?: number;
-  /**
-   * How long to wait for a connection before giving up. 1.5 s keeps "database down" answers
-   * inside the signup's 2 s budget instead of hanging on a dead host.
-   */
-  connectionTimeoutMs?: number;
-  /** Shown in pg_stat_activity, so an operator can tell whose connections are whose. */
-  applicationName?: string;
+/** Prisma over `source`: a pool to share, or a URL for a pool of its own. */
+export function createDb(source: string | Pool, options: PoolOptions = {}): Db {
+  const pool = typeof source === 'string' ? createPool(source, options) : source;
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: typeof source === 'string' }) });
 }
 
-export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 1_500,
-    application_name: options.applicationName,
-    // A query that takes longer than this is a bug or an outage; fail it rather than queue behind it.
-    statement_timeout: 5_000,
-  });
-  return new PrismaClient({ adapter });
-}
-
-// Next's dev server re-evaluates modules on every edit; keeping the client on globalThis stops each
+// Next's dev server re-evaluates modules on every edit; keeping the clients on globalThis stops each
 // reload from opening another pool.
-const holder = globalThis as typeof globalThis & { __signupDb?: Db };
+const holder = globalThis as typeof globalThis & { __signupPool?: Pool; __signupDb?: Db };
 
-/** The process's database client, created on first use. */
-export function db(): Db {
+/** The web process's pool, created on first use. */
+export function pool(): Pool {
   const settings = config();
-  holder.__signupDb ??= createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-web' });
-  return holder.__signupDb;
+  holder.__signupPool ??= createPool(settings.databaseUrl, {
+    maxConnections: settings.databasePoolSize,
+    applicationName: 'signup-web',
+  });
+  return holder.__signupPool;
 }
 
-/** True when Prisma reports a unique-constraint violation (the "already done" signal of an effect). */
-export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+/** The web process's Prisma client, over its pool. */
+export function db(): Db {
+  holder.__signupDb ??= createDb(pool());
+  return holder.__signupDb;
 }

@@ -3,7 +3,7 @@
 // (workers/jobs/define-job.ts), and everything that asks "is this job done?" derives the question
 // from that declaration: the reconciler's candidate query, the status page, the idempotency suite.
 // So a new job is one declaration, not three hand-written checks that can disagree.
-import { Prisma } from '@/lib/generated/prisma/client';
+import { join, query, raw, sql, type Queryable, type Sql } from '@/lib/sql';
 
 /** The tables effects are recorded in, with the unique column a job's key is looked up by. */
 export const EFFECT_TABLES = {
@@ -42,19 +42,17 @@ export function effectKeyValue(effect: JobEffect, job: { jobId: string; payload:
  * as SQL expressions: columns of an outbox row in the reconciler, bound values on the status page.
  * Table and column names come from the declarations above, never from input.
  */
-export function effectExistsSql(effect: JobEffect, job: { jobId: Prisma.Sql; payload: Prisma.Sql }): Prisma.Sql {
+export function effectExistsSql(effect: JobEffect, job: { jobId: Sql; payload: Sql }): Sql {
   const columns: readonly string[] = EFFECT_TABLES[effect.table];
   if (!columns.includes(effect.column)) throw new Error(`${effect.table}.${effect.column} is not an effect key`);
-  const table = Prisma.raw(effect.table);
-  const column = Prisma.raw(effect.column);
-  return Prisma.sql`EXISTS (SELECT 1 FROM ${table} e WHERE e.${column} = ${keySql(effect.key, job)})`;
+  return sql`EXISTS (SELECT 1 FROM ${raw(effect.table)} e WHERE e.${raw(effect.column)} = ${keySql(effect.key, job)})`;
 }
 
-function keySql(key: EffectKey, job: { jobId: Prisma.Sql; payload: Prisma.Sql }): Prisma.Sql {
+function keySql(key: EffectKey, job: { jobId: Sql; payload: Sql }): Sql {
   if (key.from === 'job-id') return job.jobId;
-  const field = Prisma.sql`(${job.payload}->>${key.field}::text)`;
-  if (key.uuid) return Prisma.sql`(CASE WHEN ${field} ~* ${UUID_PATTERN}::text THEN ${field}::uuid END)`;
-  return key.prefix ? Prisma.sql`(${key.prefix}::text || ${field})` : field;
+  const field = sql`(${job.payload}->>${key.field}::text)`;
+  if (key.uuid) return sql`(CASE WHEN ${field} ~* ${UUID_PATTERN}::text THEN ${field}::uuid END)`;
+  return key.prefix ? sql`(${key.prefix}::text || ${field})` : field;
 }
 
 /** What appliedEffects needs of a job contract. */
@@ -64,18 +62,22 @@ export interface EffectfulJob {
   jobId(payload: Record<string, unknown>): string;
 }
 
+/** SQL that is true when this job's effect row exists: the job's id and payload bound as values. */
+export function effectAppliedSql(job: EffectfulJob, payload: Record<string, unknown>): Sql {
+  return effectExistsSql(job.effect, { jobId: sql`${job.jobId(payload)}::text`, payload: sql`${JSON.stringify(payload)}::jsonb` });
+}
+
 /**
  * Whether each job's effect exists for one payload (the status page: one user's jobs), in one
  * statement, by the same declarations the reconciler checks.
  */
 export async function appliedEffects(
-  db: { $queryRaw<T>(query: Prisma.Sql): Prisma.PrismaPromise<T> },
+  db: Queryable,
   jobs: readonly EffectfulJob[],
   payload: Record<string, unknown>,
 ): Promise<Map<string, boolean>> {
   if (jobs.length === 0) return new Map();
-  const payloadSql = Prisma.sql`${JSON.stringify(payload)}::jsonb`;
-  const checks = jobs.map((job) => effectExistsSql(job.effect, { jobId: Prisma.sql`${job.jobId(payload)}::text`, payload: payloadSql }));
-  const [row] = await db.$queryRaw<Array<{ applied: boolean[] }>>(Prisma.sql`SELECT ARRAY[${Prisma.join(checks)}] AS applied`);
+  const checks = jobs.map((job) => effectAppliedSql(job, payload));
+  const [row] = await query<{ applied: boolean[] }>(db, sql`SELECT ARRAY[${join(checks)}] AS applied`);
   return new Map(jobs.map((job, index) => [job.name, row?.applied[index] === true]));
 }

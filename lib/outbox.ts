@@ -7,11 +7,10 @@
 // (workers/jobs/job-contracts.ts, jobOptions), which stand above lib/, so whoever dispatches passes
 // them in: the web's producers, the relay and the reconciler all pass the same lookup.
 import type { JobsOptions } from 'bullmq';
-import type { Db } from '@/lib/db';
 import { withDeadline } from '@/lib/deadline';
-import { Prisma } from '@/lib/generated/prisma/client';
 import { metrics } from '@/lib/metrics';
 import { jobIntervalMs, type QueueName, type QueueSet } from '@/lib/queues';
+import { execute, query, sql, transaction, type Pool, type Queryable, type Sql } from '@/lib/sql';
 import { reserveTenantSlots } from '@/lib/tenant-pacer';
 
 /** What the outbox stores for one job; plain JSON only (ids, never personal data). */
@@ -39,18 +38,6 @@ export interface Dispatch {
   jobOptions: JobOptionsLookup;
 }
 
-type TransactionClient = Prisma.TransactionClient;
-
-const OUTBOX_ROW_FIELDS = {
-  id: true,
-  queue: true,
-  jobName: true,
-  jobId: true,
-  payload: true,
-  tenant: true,
-  availableAt: true,
-} as const;
-
 /**
  * How far ahead of its time a row is handed to Valkey. Later work stays in PostgreSQL (the system
  * of record, on disk, cheap per row) and costs Valkey no memory: three days of follow-up emails at
@@ -64,20 +51,29 @@ export function isDueSoon(row: Pick<OutboxRow, 'availableAt'>, now = Date.now())
   return !row.availableAt || row.availableAt.getTime() <= now + DISPATCH_HORIZON_MS;
 }
 
+/**
+ * The INSERT of the entries' rows, returning them: one statement whatever their number, so a
+ * producer can run it alone in its transaction or inside a statement of its own (a signup writes
+ * its user and its rows in one).
+ */
+export function outboxInsertSql(entries: readonly OutboxEntry[]): Sql {
+  return sql`
+    INSERT INTO outbox_messages (queue, job_name, job_id, payload, tenant, available_at)
+    SELECT queue, job_name, job_id, payload, tenant, coalesce(available_at, now())
+      FROM unnest(${entries.map((entry) => entry.queue)}::text[],
+                  ${entries.map((entry) => entry.jobName)}::text[],
+                  ${entries.map((entry) => entry.jobId)}::text[],
+                  ${entries.map((entry) => JSON.stringify(entry.payload))}::jsonb[],
+                  ${entries.map((entry) => entry.tenant ?? null)}::text[],
+                  ${entries.map((entry) => entry.availableAt ?? null)}::timestamptz[])
+           AS entry(queue, job_name, job_id, payload, tenant, available_at)
+    RETURNING ${OUTBOX_COLUMNS}`;
+}
+
 /** Inside the caller's transaction: records the jobs and returns the rows to dispatch after commit. */
-export async function writeOutbox(tx: TransactionClient, entries: OutboxEntry[]): Promise<OutboxRow[]> {
-  const rows = await tx.outboxMessage.createManyAndReturn({
-    data: entries.map((entry) => ({
-      queue: entry.queue,
-      jobName: entry.jobName,
-      jobId: entry.jobId,
-      payload: entry.payload as Prisma.InputJsonObject,
-      tenant: entry.tenant ?? null,
-      availableAt: entry.availableAt,
-    })),
-    select: OUTBOX_ROW_FIELDS,
-  });
-  return rows.map(toOutboxRow);
+export async function writeOutbox(client: Queryable, entries: readonly OutboxEntry[]): Promise<OutboxRow[]> {
+  if (entries.length === 0) return [];
+  return (await query<OutboxSqlRow>(client, outboxInsertSql(entries))).map(fromSql);
 }
 
 /**
@@ -124,7 +120,7 @@ export async function enqueueRows(
  * The fast path: enqueue the rows that are due soon, then mark them dispatched; rows due later are
  * the relay's when their time comes. Returns false (rows left to the relay) on failure.
  */
-export async function dispatchNow(db: Db, dispatch: Dispatch, rows: OutboxRow[]): Promise<boolean> {
+export async function dispatchNow(db: Queryable, dispatch: Dispatch, rows: OutboxRow[]): Promise<boolean> {
   const due = rows.filter((row) => isDueSoon(row));
   if (due.length === 0) return true;
   try {
@@ -138,12 +134,11 @@ export async function dispatchNow(db: Db, dispatch: Dispatch, rows: OutboxRow[])
   return true;
 }
 
-export async function markDispatched(db: Db | TransactionClient, rows: OutboxRow[]): Promise<void> {
+export async function markDispatched(db: Queryable, rows: OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.outboxMessage.updateMany({
-    where: { id: { in: rows.map((row) => row.id) }, dispatchedAt: null },
-    data: { dispatchedAt: new Date() },
-  });
+  await execute(db, sql`
+    UPDATE outbox_messages SET dispatched_at = now()
+     WHERE id = ANY(${rows.map((row) => row.id.toString())}::bigint[]) AND dispatched_at IS NULL`);
 }
 
 export interface RelayBatchResult {
@@ -159,42 +154,37 @@ export interface RelayBatchResult {
  * the failed attempt.
  */
 export async function relayPendingBatch(
-  db: Db,
+  pool: Pool,
   dispatch: Dispatch,
   { batchSize, minAgeMs }: { batchSize: number; minAgeMs: number },
 ): Promise<RelayBatchResult> {
-  return db.$transaction(
-    async (tx) => {
-      const claimed = await tx.$queryRaw<OutboxSqlRow[]>`
-        SELECT id, queue, job_name, job_id, payload, tenant, available_at
-          FROM outbox_messages
-         WHERE dispatched_at IS NULL
-           AND available_at <= now() + make_interval(secs => ${DISPATCH_HORIZON_MS / 1000}::float8)
-           AND created_at <= now() - make_interval(secs => ${minAgeMs / 1000}::float8)
-         ORDER BY available_at, id
-         LIMIT ${batchSize}
-           FOR UPDATE SKIP LOCKED`;
-      const rows = claimed.map(fromSql);
-      if (rows.length === 0) return { claimed: 0, dispatched: 0 };
-      try {
-        await enqueueRows(dispatch, rows);
-      } catch (cause) {
-        const error = cause instanceof Error ? cause : new Error(String(cause));
-        await tx.outboxMessage.updateMany({
-          where: { id: { in: rows.map((row) => row.id) } },
-          data: { dispatchAttempts: { increment: 1 }, lastError: error.message.slice(0, 1_000) },
-        });
-        return { claimed: rows.length, dispatched: 0, error };
-      }
-      await tx.outboxMessage.updateMany({
-        where: { id: { in: rows.map((row) => row.id) } },
-        data: { dispatchedAt: new Date(), dispatchAttempts: { increment: 1 } },
-      });
-      return { claimed: rows.length, dispatched: rows.length };
-    },
-    // The transaction holds row locks only for one Valkey round trip; this bounds a stuck one.
-    { timeout: 15_000 },
-  );
+  return transaction(pool, async (client) => {
+    const claimed = await query<OutboxSqlRow>(client, sql`
+      SELECT ${OUTBOX_COLUMNS}
+        FROM outbox_messages
+       WHERE dispatched_at IS NULL
+         AND available_at <= now() + make_interval(secs => ${DISPATCH_HORIZON_MS / 1000}::float8)
+         AND created_at <= now() - make_interval(secs => ${minAgeMs / 1000}::float8)
+       ORDER BY available_at, id
+       LIMIT ${batchSize}
+         FOR UPDATE SKIP LOCKED`);
+    const rows = claimed.map(fromSql);
+    if (rows.length === 0) return { claimed: 0, dispatched: 0 };
+    const ids = rows.map((row) => row.id.toString());
+    try {
+      await enqueueRows(dispatch, rows);
+    } catch (cause) {
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      await execute(client, sql`
+        UPDATE outbox_messages SET dispatch_attempts = dispatch_attempts + 1, last_error = ${error.message.slice(0, 1_000)}
+         WHERE id = ANY(${ids}::bigint[])`);
+      return { claimed: rows.length, dispatched: 0, error };
+    }
+    await execute(client, sql`
+      UPDATE outbox_messages SET dispatched_at = now(), dispatch_attempts = dispatch_attempts + 1
+       WHERE id = ANY(${ids}::bigint[])`);
+    return { claimed: rows.length, dispatched: rows.length };
+  });
 }
 
 /**
@@ -233,32 +223,12 @@ function groupBy<Key>(rows: OutboxRow[], keyOf: (row: OutboxRow) => Key): Map<Ke
   return groups;
 }
 
-interface OutboxFields {
-  id: bigint;
-  queue: string;
-  jobName: string;
-  jobId: string;
-  payload: unknown;
-  tenant: string | null;
-  availableAt: Date | null;
-}
+/** The columns an outbox row is read back with. */
+export const OUTBOX_COLUMNS = sql`id, queue, job_name, job_id, payload, tenant, available_at`;
 
-/** A row as Prisma returns it, for dispatching. */
-export function toOutboxRow(row: OutboxFields): OutboxRow {
-  return {
-    id: row.id,
-    queue: row.queue as QueueName,
-    jobName: row.jobName,
-    jobId: row.jobId,
-    payload: row.payload as Record<string, unknown>,
-    tenant: row.tenant,
-    availableAt: row.availableAt ?? undefined,
-  };
-}
-
-/** An outbox_messages row as raw SQL returns it (the relay and the reconciler query it by hand). */
+/** An outbox_messages row as SQL returns it (pg gives bigint columns as strings). */
 export interface OutboxSqlRow {
-  id: bigint;
+  id: string | bigint;
   queue: string;
   job_name: string;
   job_id: string;
@@ -268,13 +238,13 @@ export interface OutboxSqlRow {
 }
 
 export function fromSql(row: OutboxSqlRow): OutboxRow {
-  return toOutboxRow({
-    id: row.id,
-    queue: row.queue,
+  return {
+    id: BigInt(row.id),
+    queue: row.queue as QueueName,
     jobName: row.job_name,
     jobId: row.job_id,
-    payload: row.payload,
+    payload: row.payload as Record<string, unknown>,
     tenant: row.tenant,
-    availableAt: row.available_at,
-  });
+    availableAt: row.available_at ?? undefined,
+  };
 }

@@ -29,7 +29,7 @@ function request(method: string, url: string, options: { auth?: string | null; b
 /** A CRM dead letter of a fresh user, unique to the calling test. */
 async function deadLetter(lastError = 'crm: POST /crm/contacts answered 422') {
   const userId = crypto.randomUUID();
-  await insertUser(stack.db, uniqueSignup(), { userId, statusToken: newToken() });
+  await insertUser(stack.pool, uniqueSignup(), { userId, statusToken: newToken() });
   return stack.db.deadLetter.create({
     data: {
       queue: 'crm',

@@ -59,7 +59,7 @@ async function fillAnalytics(queues: QueueSet, count: number, opts: { delay?: nu
 
 async function signUp(shedder: AnalyticsShedder | undefined, queues: QueueSet = stack.queues) {
   const outcome = await createSignup(uniqueSignup(), {
-    db: stack.db,
+    pool: stack.pool,
     queues,
     followUpDelayMs: stack.config.followUpDelayMs,
     shedder,

@@ -40,7 +40,7 @@ describe('a 400 from any route', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: '', email: 'not an address' }),
     });
-    const deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: 60_000 };
+    const deps = { pool: stack.pool, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: 60_000 };
     await expectOneShape(await handleSignupRequest(request, deps), 'email');
     expect(await stack.db.user.count()).toBe(before);
   });
@@ -48,7 +48,7 @@ describe('a 400 from any route', () => {
   it('POST /api/workspaces/<slug>/invites: names the field, lists the entries, and invites nobody', async () => {
     const before = await stack.db.invitation.count();
     const response = await handleInviteRequest(asAdmin('POST', '/api/workspaces/acme/invites', { emails: ['ok@example.test', 'nope'] }), 'acme', {
-      db: stack.db,
+      pool: stack.pool,
       queues: stack.queues,
       log: quietLog,
       admin: ADMIN,

@@ -40,7 +40,7 @@ describe('the CRM circuit breaker', () => {
     );
 
     const outageStarted = Date.now();
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
     // The outage itself lasts a fixed time: this wait is the scenario, not a wait for an event.
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (Date.now() - outageStarted)));
 

@@ -4,7 +4,7 @@
 // PostgreSQL's connection budget (docs/backpressure.md, "Database connections").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken } from '@/app/_signup/create-signup';
-import { createDb, type Db } from '@/lib/db';
+import { createPool, type Pool } from '@/lib/sql';
 import { trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
@@ -14,17 +14,17 @@ const CONCURRENCY = 30;
 const JOBS = 300;
 
 let stack: TestStack;
-let pool: Db;
+let pool: Pool;
 let workers: RunningWorkers;
 const applicationName = `pool-test-${crypto.randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   stack = await startTestStack({ WORKER_QUEUES: 'analytics' });
-  pool = createDb(stack.config.databaseUrl, { maxConnections: POOL, applicationName });
+  pool = createPool(stack.config.databaseUrl, { maxConnections: POOL, applicationName });
 });
 afterAll(async () => {
   await workers?.close(5_000);
-  await pool.$disconnect();
+  await pool.end();
   await stack.close();
 });
 
@@ -55,7 +55,7 @@ describe(`a worker process with concurrency ${CONCURRENCY} and a pool of ${POOL}
 
     workers = startWorkers({
       config: stack.config,
-      db: pool,
+      pool,
       connection: stack.workerConnection(),
       log: quietLog,
       concurrency: { analytics: CONCURRENCY },

@@ -4,7 +4,7 @@
 // own queue names and asserts only on its own rows and on the alert entries for its queues.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Db, Prisma } from '@/lib/db';
+import type { Pool } from '@/lib/sql';
 import type { Logger } from '@/lib/log';
 import {
   sendPendingAlerts,
@@ -20,7 +20,7 @@ let deps: DeadLetterAlertDeps;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  deps = { db: stack.db, log: quietLog, webhookUrl: `${stack.mocksUrl}/alerts`, providerTimeoutMs: 2_000 };
+  deps = { pool: stack.pool, log: quietLog, webhookUrl: `${stack.mocksUrl}/alerts`, providerTimeoutMs: 2_000 };
 });
 afterEach(async () => {
   await stack.setFault('alerts', { mode: 'up' });
@@ -196,7 +196,7 @@ describe('dead-letter alerts', () => {
       const queue = uniqueQueue();
       const ids = await insertDeadLetters(queue, 20);
 
-      const dying = { ...deps, db: rollingBackAtCommit(stack.db) };
+      const dying = { ...deps, pool: rollingBackAtCommit(stack.pool) };
       await expect(sendPendingAlerts(dying, { batchLimit: ids.length })).rejects.toThrow('process died before commit');
       expect(await unalertedCount(ids)).toBe(20);
 
@@ -245,13 +245,16 @@ describe('dead-letter alerts', () => {
 });
 
 /** The database as a process sees it that dies right before commit: the transaction rolls back. */
-function rollingBackAtCommit(db: Db): Db {
-  const transaction = (fn: (tx: Prisma.TransactionClient) => Promise<unknown>, options?: { timeout?: number }) =>
-    db.$transaction(async (tx) => {
-      await fn(tx);
-      throw new Error('process died before commit');
-    }, options);
-  return new Proxy(db, {
-    get: (target, property) => (property === '$transaction' ? transaction : Reflect.get(target, property)),
-  });
+/** A pool whose transactions roll back where they would commit, as if the process died there. */
+function rollingBackAtCommit(pool: Pool): Pool {
+  const connect = async () => {
+    const client = await pool.connect();
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const dying = (...args: unknown[]) => {
+      if (args[0] !== 'COMMIT') return query(...args);
+      return query('ROLLBACK').then(() => Promise.reject(new Error('process died before commit')));
+    };
+    return new Proxy(client, { get: (target, property) => (property === 'query' ? dying : Reflect.get(target, property)) });
+  };
+  return new Proxy(pool, { get: (target, property) => (property === 'connect' ? connect : Reflect.get(target, property)) });
 }

@@ -14,7 +14,7 @@ describe('failure handling', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ PROVIDER_TIMEOUT_MS: '1000' });
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   });
   afterAll(async () => {
     await workers.close(5_000);
@@ -128,7 +128,7 @@ describe('failure handling', () => {
   describe('when the CRM stays down past the attempt budget', () => {
     it('dead-letters the job with every attempt recorded, and a replay after recovery applies it once', async () => {
       const userId = crypto.randomUUID();
-      await insertUser(stack.db, uniqueSignup(), { userId, statusToken: newToken() });
+      await insertUser(stack.pool, uniqueSignup(), { userId, statusToken: newToken() });
       await stack.setFault('crm', { mode: 'down' });
       try {
         // Two attempts instead of the queue's forty keep the test short; the path is the same.
@@ -205,7 +205,7 @@ describe('job deadlines and cancellation', () => {
   beforeAll(async () => {
     // A provider timeout longer than the jobs' own deadlines, so the deadline is what fires.
     stack = await startTestStack({ PROVIDER_TIMEOUT_MS: '60000' });
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   });
   afterAll(async () => {
     await workers.close(5_000);

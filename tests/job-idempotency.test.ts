@@ -19,7 +19,7 @@ const noControls = { rateLimit: async () => undefined };
 
 beforeAll(async () => {
   stack = await startTestStack({ PROVIDER_TIMEOUT_MS: '500' });
-  ctx = createHandlerContext(stack.config, stack.db);
+  ctx = createHandlerContext(stack.config, stack.pool);
 });
 afterAll(async () => {
   ctx.mailer.close();
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 async function newUser(): Promise<{ userId: string; email: string }> {
   const signup = uniqueSignup();
-  const outcome = await createSignup(signup, { db: stack.db, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
+  const outcome = await createSignup(signup, { pool: stack.pool, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
   if (outcome.status !== 'created') throw new Error(`signup failed: ${outcome.status}`);
   return { userId: outcome.userId, email: signup.email };
 }

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '@/lib/config';
-import type { Db, Prisma } from '@/lib/db';
+import { execute, query, sql, transaction, type Queryable } from '@/lib/sql';
 import type { Logger } from '@/lib/log';
 import { queuePrefix } from '@/lib/queues';
 import { sendDeadLetterDigest, type DeadLetterDigest, type DeadLetterDigestDeps } from '@/workers/maintenance/dead-letter-digest';
@@ -98,31 +98,24 @@ function ago(ms: number): Date {
   return new Date(Date.now() - ms);
 }
 
-type OutboxDb = Pick<Db, 'outboxMessage'>;
 
 /** An outbox row of a user who does not exist, so no reconcile pass ever picks it up. */
 async function insertOutboxRow(
   { createdAt, dispatchedAt }: { createdAt: Date; dispatchedAt: Date | null },
-  db: OutboxDb = stack.db,
+  db: Queryable = stack.pool,
 ): Promise<string> {
   const jobId = `maintenance-test-${randomUUID()}`;
   outboxJobIds.push(jobId);
-  await db.outboxMessage.create({
-    data: {
-      queue: trackSignupEvent.queue,
-      jobName: trackSignupEvent.name,
-      jobId,
-      payload: { userId: randomUUID() },
-      createdAt,
-      dispatchedAt,
-    },
-  });
+  await execute(db, sql`
+    INSERT INTO outbox_messages (queue, job_name, job_id, payload, created_at, dispatched_at)
+    VALUES (${trackSignupEvent.queue}, ${trackSignupEvent.name}, ${jobId}, ${JSON.stringify({ userId: randomUUID() })}::jsonb,
+            ${createdAt}, ${dispatchedAt})`);
   return jobId;
 }
 
-async function existingOutboxRows(jobIds: string[], db: OutboxDb = stack.db): Promise<string[]> {
-  const rows = await db.outboxMessage.findMany({ where: { jobId: { in: jobIds } }, select: { jobId: true } });
-  return rows.map((row) => row.jobId).sort();
+async function existingOutboxRows(jobIds: string[], db: Queryable = stack.pool): Promise<string[]> {
+  const rows = await query<{ job_id: string }>(db, sql`SELECT job_id FROM outbox_messages WHERE job_id = ANY(${jobIds}::text[])`);
+  return rows.map((row) => row.job_id).sort();
 }
 
 class RolledBack extends Error {
@@ -134,13 +127,11 @@ class RolledBack extends Error {
  * seen by another session, so other files' relays cannot dispatch them and their sweeps cannot
  * delete them under this test.
  */
-async function withUncommittedRows(run: (tx: Prisma.TransactionClient) => Promise<void>): Promise<void> {
-  const outcome: unknown = await stack.db
-    .$transaction(async (tx) => {
-      await run(tx);
-      throw new RolledBack();
-    })
-    .catch((error: unknown) => error);
+async function withUncommittedRows(run: (tx: Queryable) => Promise<void>): Promise<void> {
+  const outcome: unknown = await transaction(stack.pool, async (tx) => {
+    await run(tx);
+    throw new RolledBack();
+  }).catch((error: unknown) => error);
   // A failed assertion inside `run` surfaces as itself.
   if (!(outcome instanceof RolledBack)) throw outcome;
 }
@@ -163,7 +154,7 @@ async function digests(): Promise<DigestRecord[]> {
 }
 
 function digestDeps(overrides: Partial<DeadLetterDigestDeps> = {}): DeadLetterDigestDeps {
-  return { db: stack.db, log: quietLog, webhookUrl: alertsUrl, providerTimeoutMs: 2_000, ...overrides };
+  return { pool: stack.pool, log: quietLog, webhookUrl: alertsUrl, providerTimeoutMs: 2_000, ...overrides };
 }
 
 /** Runs `run` while this file's maintenance worker and schedulers are up, then stops them. */
@@ -174,7 +165,7 @@ async function withMaintenance(
 ): Promise<void> {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection: stack.producer, prefix: maintenanceQueuePrefix(config.queuePrefix) });
   const maintenance = startMaintenance(
-    { config, db: stack.db, connection: stack.workerConnection(), queues: stack.queues, log: quietLog },
+    { config, pool: stack.pool, connection: stack.workerConnection(), queues: stack.queues, log: quietLog },
     { reconcile: NO_ROWS, ...settings },
   );
   try {
@@ -380,7 +371,7 @@ describe('maintenance', () => {
         const undispatched = await insertOutboxRow({ createdAt: ago(ageMs + DAY_MS), dispatchedAt: null }, tx);
 
         const result = await sweepRetention(
-          { db: tx, queues: stack.queues },
+          { pool: tx, queues: stack.queues },
           // Fewer rows per statement than there are old rows: one sweep still deletes them all.
           { dispatchedRowMaxAgeMs: ageMs - MARGIN_MS, deleteBatchSize: 2 },
         );
@@ -403,7 +394,7 @@ describe('maintenance', () => {
         );
         const neverDispatched = await insertOutboxRow({ createdAt: ago(30 * DAY_MS), dispatchedAt: null }, tx);
 
-        await sweepRetention({ db: tx, queues: stack.queues });
+        await sweepRetention({ pool: tx, queues: stack.queues });
 
         expect(await existingOutboxRows([pastCutoff, pastLookback, neverDispatched], tx)).toEqual(
           [pastLookback, neverDispatched].sort(),
@@ -427,12 +418,12 @@ describe('maintenance', () => {
         await worker.close();
       }
 
-      const recentKept = await sweepRetention({ db: stack.db, queues: stack.queues });
+      const recentKept = await sweepRetention({ pool: stack.pool, queues: stack.queues });
       expect(recentKept.completedJobsRemoved).toEqual({ email: 0, crm: 0, avatar: 0, analytics: 0 });
       expect(await queue.getCompletedCount()).toBe(2);
 
       // Everything counts as old with no grace; one job per clean call, so the sweep loops.
-      const swept = await sweepRetention({ db: stack.db, queues: stack.queues }, { completedJobMaxAgeMs: 0, cleanBatchSize: 1 });
+      const swept = await sweepRetention({ pool: stack.pool, queues: stack.queues }, { completedJobMaxAgeMs: 0, cleanBatchSize: 1 });
       expect(swept.completedJobsRemoved).toEqual({ email: 0, crm: 0, avatar: 0, analytics: 2 });
       expect(await queue.getCompletedCount()).toBe(0);
       for (const job of added) expect(await queue.getJob(job.id ?? '')).toBeUndefined();

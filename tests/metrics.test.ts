@@ -173,7 +173,7 @@ describe('GET /api/metrics', () => {
     const before = await valueOf('signup_request_seconds_count', labels);
     const response = await handleSignupRequest(
       new Request('http://app.test/api/signups', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }),
-      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs },
+      { pool: stack.pool, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs },
     );
     expect(response.status).toBe(415);
     expect(await valueOf('signup_request_seconds_count', labels)).toBe(before + 1);
@@ -190,7 +190,7 @@ describe('the outbox and the reconciler', () => {
     try {
       const before = await valueOf('signup_outbox_dispatch_failures_total', { path: 'fast' });
       const row = { id: 0n, queue: 'analytics' as const, jobName: trackSignupEvent.name, jobId: 'never-added', payload: { userId: randomUUID() } };
-      expect(await dispatchNow(stack.db, { queues, jobOptions }, [row])).toBe(false);
+      expect(await dispatchNow(stack.pool, { queues, jobOptions }, [row])).toBe(false);
       expect(await valueOf('signup_outbox_dispatch_failures_total', { path: 'fast' })).toBe(before + 1);
     } finally {
       await closeQueueSet(queues).catch(() => undefined);
@@ -208,7 +208,7 @@ describe('the outbox and the reconciler', () => {
     await Promise.all(SIGNUP_JOBS.map((contract) => stack.queues[contract.queue].remove(contract.jobId({ userId }))));
 
     const before = await valueOf('signup_reconciler_repairs_total', { kind: 'reenqueued' });
-    const result = await reconcileOnce(stack.db, stack.queues, { graceMs: ageMs - 60_000, lookbackMs: ageMs + 60_000, batchSize: 100 });
+    const result = await reconcileOnce(stack.pool, stack.queues, { graceMs: ageMs - 60_000, lookbackMs: ageMs + 60_000, batchSize: 100 });
     expect(result.reenqueued).toBe(4);
     expect(await valueOf('signup_reconciler_repairs_total', { kind: 'reenqueued' })).toBe(before + 4);
   });
@@ -216,7 +216,7 @@ describe('the outbox and the reconciler', () => {
 
 describe('in a worker process', () => {
   beforeAll(() => {
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   });
 
   it('observes wait and processing time by queue, job and outcome, and provider call latency', async () => {

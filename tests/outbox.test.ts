@@ -20,7 +20,7 @@ beforeAll(async () => {
   stack = await startTestStack({ VALKEY_URL: valkey.url });
   // The follow-up email due at once, so all five of a signup's rows behave alike here; work
   // scheduled for later has its own tests below.
-  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: 0 };
+  deps = { pool: stack.pool, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: 0 };
 });
 afterAll(async () => {
   await valkey.start().catch(() => undefined);
@@ -90,7 +90,7 @@ describe('outbox', () => {
 
       await valkey.start();
       await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
-      const relay = startOutboxRelay({ db: stack.db, queues: stack.queues, log: quietLog }, { minAgeMs: 0, idleMs: 20 });
+      const relay = startOutboxRelay({ pool: stack.pool, queues: stack.queues, log: quietLog }, { minAgeMs: 0, idleMs: 20 });
       try {
         await waitFor(async () => (await outboxRows(userId)).every((row) => row.dispatchedAt !== null), {
           what: 'relay dispatch',
@@ -106,7 +106,7 @@ describe('outbox', () => {
     it('records each failed relay attempt and leaves the rows pending', async () => {
       await valkey.stop();
       const userId = await signUp();
-      const result = await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 1_000, minAgeMs: 0 });
+      const result = await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 1_000, minAgeMs: 0 });
       expect(result.error).toBeInstanceOf(Error);
       const rows = await outboxRows(userId);
       expect(rows.every((row) => row.dispatchedAt === null && row.dispatchAttempts === 1)).toBe(true);
@@ -125,9 +125,9 @@ describe('outbox', () => {
       const older = await stack.db.outboxMessage.count({
         where: { dispatchedAt: null, availableAt: { lte: new Date() }, id: { lt: (await outboxRows(first))[0]?.id } },
       });
-      if (older > 0) await relayPendingBatch(stack.db, stack.dispatch, { batchSize: older, minAgeMs: 0 });
+      if (older > 0) await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: older, minAgeMs: 0 });
 
-      await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 5, minAgeMs: 0 });
+      await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 5, minAgeMs: 0 });
       expect((await outboxRows(first)).every((row) => row.dispatchedAt !== null)).toBe(true);
       expect((await outboxRows(second)).every((row) => row.dispatchedAt === null)).toBe(true);
     });
@@ -137,7 +137,7 @@ describe('outbox', () => {
       const userId = await signUp();
       await valkey.start();
       await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
-      await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 1_000, minAgeMs: 60_000 });
+      await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 1_000, minAgeMs: 60_000 });
       expect((await outboxRows(userId)).every((row) => row.dispatchedAt === null)).toBe(true);
     });
 
@@ -148,10 +148,10 @@ describe('outbox', () => {
       await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
 
       await Promise.all(
-        Array.from({ length: 4 }, () => relayPendingBatch(stack.db, stack.dispatch, { batchSize: 2, minAgeMs: 0 })),
+        Array.from({ length: 4 }, () => relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 2, minAgeMs: 0 })),
       );
       const relays = Array.from({ length: 3 }, () =>
-        startOutboxRelay({ db: stack.db, queues: stack.queues, log: quietLog }, { batchSize: 2, minAgeMs: 0, idleMs: 10 }),
+        startOutboxRelay({ pool: stack.pool, queues: stack.queues, log: quietLog }, { batchSize: 2, minAgeMs: 0, idleMs: 10 }),
       );
       try {
         for (const userId of users) {
@@ -187,7 +187,7 @@ describe('work scheduled for later', () => {
 
   it('stays in PostgreSQL while it is further away than the horizon', async () => {
     const userId = await signUpWithFollowUpIn(3 * 24 * 60 * 60 * 1_000);
-    await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 10_000, minAgeMs: 0 });
+    await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 10_000, minAgeMs: 0 });
 
     expect((await followUpOf(userId))?.dispatchedAt).toBeNull();
     expect(await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }))).toBeUndefined();
@@ -200,7 +200,7 @@ describe('work scheduled for later', () => {
       where: { jobId: sendGettingStartedEmail.jobId({ userId }) },
       data: { availableAt: dueAt },
     });
-    await relayPendingBatch(stack.db, stack.dispatch, { batchSize: 10_000, minAgeMs: 0 });
+    await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 10_000, minAgeMs: 0 });
 
     expect((await followUpOf(userId))?.dispatchedAt).not.toBeNull();
     const job = await stack.queues.email.getJob(sendGettingStartedEmail.jobId({ userId }));

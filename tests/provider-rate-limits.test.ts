@@ -12,7 +12,7 @@ let workers: RunningWorkers;
 
 beforeAll(async () => {
   stack = await startTestStack({ WORKER_QUEUES: 'crm' });
-  workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+  workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
 });
 afterAll(async () => {
   await workers?.close(5_000);

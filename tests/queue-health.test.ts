@@ -55,7 +55,7 @@ function depsOf(stack: TestStack): QueueHealthDeps {
 }
 
 function runWorkers(stack: TestStack): RunningWorkers {
-  const workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+  const workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   running.push(workers);
   return workers;
 }

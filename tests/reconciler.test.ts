@@ -70,7 +70,7 @@ async function effectsOf(userId: string): Promise<number[]> {
 }
 
 async function withWorkers(run: () => Promise<void>): Promise<void> {
-  const workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+  const workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   try {
     await run();
   } finally {
@@ -110,7 +110,7 @@ describe('reconciler', () => {
       expect(await totalJobs()).toBe(0);
 
       // A batch smaller than the candidates: one pass still pages through all of them.
-      const result = await reconcileOnce(stack.db, stack.queues, { ...window, batchSize: 3 });
+      const result = await reconcileOnce(stack.pool, stack.queues, { ...window, batchSize: 3 });
       expect(result).toEqual({ checked: 8, reenqueued: 8, deadLettersWritten: 0 });
       expect(await totalJobs()).toBe(8);
       expect(await jobIdsInValkey(mine)).toEqual(allJobIds(mine));
@@ -138,8 +138,8 @@ describe('reconciler', () => {
       const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 4 });
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toMatchObject({ reenqueued: 4 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toEqual({
         checked: 4,
         reenqueued: 0,
         deadLettersWritten: 0,
@@ -155,11 +155,9 @@ describe('reconciler', () => {
       const invitationId = crypto.randomUUID();
       const tenant = `reconcile-${invitationId.slice(0, 8)}`;
       await stack.db.invitation.create({ data: { id: invitationId, workspace: tenant, email: `x@${tenant}.test` } });
-      const [inviteRow] = await stack.db.$transaction((tx) =>
-        writeOutbox(tx, [outboxEntry(sendInviteEmail, { invitationId }, { tenant })]),
-      );
+      const [inviteRow] = await writeOutbox(stack.pool, [outboxEntry(sendInviteEmail, { invitationId }, { tenant })]);
       const followUpRow = (await stack.db.outboxMessage.findFirstOrThrow({ where: { jobId: followUpId } })) as unknown as OutboxRow;
-      expect(await dispatchNow(stack.db, stack.dispatch, [{ ...followUpRow, payload: { userId } }, inviteRow as OutboxRow])).toBe(true);
+      expect(await dispatchNow(stack.pool, stack.dispatch, [{ ...followUpRow, payload: { userId } }, inviteRow as OutboxRow])).toBe(true);
 
       const { ageMs, window } = await backdate(stack.db, [userId]);
       await stack.db.$executeRaw`
@@ -167,7 +165,7 @@ describe('reconciler', () => {
          WHERE job_id = ${sendInviteEmail.jobId({ invitationId })}`;
       await loseQueueData();
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 6 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toMatchObject({ reenqueued: 6 });
       const followUp = await stack.queues.email.getJob(followUpId);
       expect(await followUp?.getState()).toBe('delayed');
       expect(Math.abs((followUp?.timestamp ?? 0) + (followUp?.delay ?? 0) - dueAt.getTime())).toBeLessThan(2_000);
@@ -181,7 +179,7 @@ describe('reconciler', () => {
       const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 4 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toMatchObject({ reenqueued: 4 });
       expect(await jobIdsInValkey([userId])).toContain(trackSignupEvent.jobId({ userId }));
     });
   });
@@ -207,7 +205,7 @@ describe('reconciler', () => {
       await stack.db.deadLetter.deleteMany({ where: { jobId: jobId(userId) } });
       const { window } = await backdate(stack.db, [userId]);
 
-      const result = await reconcileOnce(stack.db, stack.queues, window);
+      const result = await reconcileOnce(stack.pool, stack.queues, window);
       expect(result).toEqual({ checked: 1, reenqueued: 0, deadLettersWritten: 1 });
       expect(await stack.queues.analytics.getJobState(jobId(userId))).toBe('failed');
       const letters = await stack.db.deadLetter.findMany({ where: { jobId: jobId(userId) } });
@@ -216,7 +214,7 @@ describe('reconciler', () => {
       expect(letters[0]?.lastError).toMatch(/422|reject/i);
 
       // Now accounted for by its dead letter, it is no longer a candidate.
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toEqual({
         checked: 0,
         reenqueued: 0,
         deadLettersWritten: 0,
@@ -237,7 +235,7 @@ describe('reconciler', () => {
       const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
       expect(await totalJobs()).toBe(0);
     });
 
@@ -246,7 +244,7 @@ describe('reconciler', () => {
       const userId = await signUp();
       const { window } = await backdate(stack.db, [userId]);
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({ checked: 4, reenqueued: 0, deadLettersWritten: 0 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toEqual({ checked: 4, reenqueued: 0, deadLettersWritten: 0 });
       expect(await totalJobs()).toBe(4);
     });
 
@@ -256,7 +254,7 @@ describe('reconciler', () => {
       const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ checked: 3, reenqueued: 3 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toMatchObject({ checked: 3, reenqueued: 3 });
       expect(await jobIdsInValkey([userId])).not.toContain(trackSignupEvent.jobId({ userId }));
     });
 
@@ -266,7 +264,7 @@ describe('reconciler', () => {
       const { window } = await backdate(stack.db, [userId]);
       await loseQueueData();
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ checked: 3, reenqueued: 3 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toMatchObject({ checked: 3, reenqueued: 3 });
       expect(await jobIdsInValkey([userId])).not.toContain(trackSignupEvent.jobId({ userId }));
     });
 
@@ -276,10 +274,10 @@ describe('reconciler', () => {
       await loseQueueData();
 
       const graceLongerThanTheirAge = { graceMs: ageMs + MARGIN_MS, lookbackMs: ageMs + 2 * MARGIN_MS, batchSize: 100 };
-      expect(await reconcileOnce(stack.db, stack.queues, graceLongerThanTheirAge)).toMatchObject({ reenqueued: 0 });
+      expect(await reconcileOnce(stack.pool, stack.queues, graceLongerThanTheirAge)).toMatchObject({ reenqueued: 0 });
       expect(await totalJobs()).toBe(0);
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toMatchObject({ reenqueued: 4 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toMatchObject({ reenqueued: 4 });
     });
 
     it('outbox rows not yet dispatched, which belong to the relay', async () => {
@@ -288,7 +286,7 @@ describe('reconciler', () => {
       await stack.db.outboxMessage.updateMany({ where: { payload: { equals: { userId } } }, data: { dispatchedAt: null } });
       try {
         await loseQueueData();
-        expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
+        expect(await reconcileOnce(stack.pool, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
         expect(await totalJobs()).toBe(0);
       } finally {
         await stack.db.outboxMessage.updateMany({
@@ -304,7 +302,7 @@ describe('reconciler', () => {
       await loseQueueData();
       await stack.db.user.delete({ where: { id: userId } });
 
-      expect(await reconcileOnce(stack.db, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
+      expect(await reconcileOnce(stack.pool, stack.queues, window)).toEqual({ checked: 0, reenqueued: 0, deadLettersWritten: 0 });
       expect(await totalJobs()).toBe(0);
     });
   });
@@ -319,7 +317,7 @@ describe('reconciler', () => {
         prefix: maintenanceQueuePrefix(stack.config.queuePrefix),
       });
       const reconciler = startMaintenance(
-        { config: stack.config, db: stack.db, connection: stack.workerConnection(), queues: stack.queues, log: quietLog },
+        { config: stack.config, pool: stack.pool, connection: stack.workerConnection(), queues: stack.queues, log: quietLog },
         { reconcile: window, reconcileEveryMs: 200 },
       );
       try {

@@ -11,7 +11,7 @@ let deps: SignupDeps;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  deps = { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs };
+  deps = { pool: stack.pool, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs };
 });
 afterAll(() => stack.close());
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { createDb, type Db } from '@/lib/db';
+import { createPool, type Pool } from '@/lib/sql';
 import { createSyncBaseline, type SyncBaseline } from '@/workers/jobs/sync-baseline';
 import { quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
 
@@ -42,9 +42,9 @@ async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
   };
 }
 
-function signUpWith(db: Db): Promise<Response> {
+function signUpWith(pool: Pool): Promise<Response> {
   return handleSignupRequest(post('/api/signups', uniqueSignup()), {
-    db,
+    pool,
     queues: stack.queues,
     limiter: new RateLimiter(0),
     log: quietLog,
@@ -54,28 +54,28 @@ function signUpWith(db: Db): Promise<Response> {
 
 describe('POST /api/signups when the database is unavailable', () => {
   it('answers 503 with Retry-After within 2 s when the database refuses connections', async () => {
-    const db = createDb('postgresql://postgres:postgres@127.0.0.1:1/signup');
+    const pool = createPool('postgresql://postgres:postgres@127.0.0.1:1/signup');
     const started = Date.now();
     try {
-      const response = await signUpWith(db);
+      const response = await signUpWith(pool);
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
-      await db.$disconnect();
+      await pool.end();
     }
   });
 
   it('answers 503 within 2 s when the database accepts but never answers', async () => {
     const hole = await blackHole();
-    const db = createDb(hole.url);
+    const pool = createPool(hole.url);
     const started = Date.now();
     try {
-      const response = await signUpWith(db);
+      const response = await signUpWith(pool);
       expect(response.status).toBe(503);
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
-      await db.$disconnect();
+      await pool.end();
       await hole.close();
     }
   });
@@ -84,11 +84,11 @@ describe('POST /api/signups when the database is unavailable', () => {
 describe('POST /api/signups/sync (the synchronous baseline)', () => {
   let syncBaseline: SyncBaseline;
   beforeAll(() => {
-    syncBaseline = createSyncBaseline(stack.config, stack.db);
+    syncBaseline = createSyncBaseline(stack.config, stack.pool);
   });
   afterAll(() => syncBaseline.close());
 
-  const deps = () => ({ db: stack.db, limiter: new RateLimiter(0), log: quietLog, syncBaseline });
+  const deps = () => ({ pool: stack.pool, limiter: new RateLimiter(0), log: quietLog, syncBaseline });
 
   describe('with every provider up', () => {
     it('calls all four providers before answering 201, and queues nothing', async () => {

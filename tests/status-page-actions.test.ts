@@ -15,7 +15,7 @@ import {
   resendVerification,
 } from '@/app/_signup/resend-verification';
 import { signupStatus } from '@/app/_signup/signup-status';
-import { createDb, type Db } from '@/lib/db';
+import { createPool, type Pool } from '@/lib/sql';
 import { closeQueueSet, createQueueSet, queuePrefix, type QueueSet } from '@/lib/queues';
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { EMAIL_PRIORITY } from '@/workers/jobs/email/email-priorities';
@@ -37,7 +37,7 @@ let valkey: ValkeyProcess;
 let unreachableProducer: Valkey;
 let unreachableQueues: QueueSet;
 /** A database client whose server refuses connections. */
-let unreachableDb: Db;
+let unreachablePool: Pool;
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -47,10 +47,10 @@ beforeAll(async () => {
   unreachableQueues = createQueueSet(unreachableProducer, stack.config.queuePrefix);
   await valkey.stop();
   // Port 1 (tcpmux) is closed on any machine that runs these tests: connecting is refused at once.
-  unreachableDb = createDb('postgresql://postgres@127.0.0.1:1/signup_test', { connectionTimeoutMs: 500 });
+  unreachablePool = createPool('postgresql://postgres@127.0.0.1:1/signup_test', { connectionTimeoutMs: 500 });
 });
 afterAll(async () => {
-  await unreachableDb?.$disconnect().catch(() => undefined);
+  await unreachablePool?.end().catch(() => undefined);
   unreachableProducer?.disconnect();
   await closeQueueSet(unreachableQueues).catch(() => undefined);
   await valkey?.stop();
@@ -65,12 +65,12 @@ interface TestUser {
 
 async function newUser({ followUpDelayMs = stack.config.followUpDelayMs, shedder }: { followUpDelayMs?: number; shedder?: AnalyticsShedder } = {}): Promise<TestUser> {
   const signup = uniqueSignup();
-  const outcome = await createSignup(signup, { db: stack.db, queues: stack.queues, followUpDelayMs, shedder });
+  const outcome = await createSignup(signup, { pool: stack.pool, queues: stack.queues, followUpDelayMs, shedder });
   if (outcome.status !== 'created' || !outcome.dispatched) throw new Error(`signup was not dispatched: ${outcome.status}`);
   return { userId: outcome.userId, email: signup.email, token: outcome.statusToken };
 }
 
-const deps = () => ({ db: stack.db, queues: stack.queues, log: quietLog });
+const deps = () => ({ pool: stack.pool, queues: stack.queues, log: quietLog });
 
 async function verificationRows(userId: string) {
   return stack.db.$queryRaw<Array<{ job_id: string; dispatched_at: Date | null }>>`
@@ -152,7 +152,7 @@ describe('resend verification email', () => {
   });
 
   it('answers 503 when the database is unavailable', async () => {
-    const response = await handleResendVerificationRequest('any-token', { ...deps(), db: unreachableDb });
+    const response = await handleResendVerificationRequest('any-token', { ...deps(), pool: unreachablePool });
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBeTruthy();
   });
@@ -198,7 +198,7 @@ describe('delete account', () => {
     const other = await newUser();
     expect(await pendingRows(user.userId)).toEqual([sendGettingStartedEmail.jobId({ userId: user.userId })]);
     // A resend made while Valkey was unreachable: pending too, and due now.
-    await resendVerification(user.token, { db: stack.db, queues: unreachableQueues });
+    await resendVerification(user.token, { pool: stack.pool, queues: unreachableQueues });
     const [resendRow] = (await pendingRows(user.userId)).filter((jobId) => jobId.startsWith(sendVerificationEmail.name));
     expect(resendRow).toBeDefined();
 
@@ -213,7 +213,7 @@ describe('delete account', () => {
 
   it('answers 404 for an unknown token and 503 when the database is unavailable', async () => {
     expect((await handleDeleteAccountRequest('no-such-token', deps())).status).toBe(404);
-    expect((await handleDeleteAccountRequest('any-token', { ...deps(), db: unreachableDb })).status).toBe(503);
+    expect((await handleDeleteAccountRequest('any-token', { ...deps(), pool: unreachablePool })).status).toBe(503);
   });
 });
 
@@ -224,7 +224,7 @@ describe('with an email worker running', () => {
     // One job at a time, so the order jobs run in is the order the queue hands them out.
     workers = startWorkers({
       config: { ...stack.config, workerQueues: ['email'] },
-      db: stack.db,
+      pool: stack.pool,
       connection: stack.workerConnection(),
       log: quietLog,
       concurrency: { email: 1 },
@@ -293,7 +293,7 @@ describe('with an email worker running', () => {
     const followUpId = sendGettingStartedEmail.jobId({ userId: user.userId });
     expect(await (await stack.queues.email.getJob(followUpId))?.getState()).toBe('delayed');
 
-    const outcome = await deleteAccount(user.token, { db: stack.db, queues: unreachableQueues });
+    const outcome = await deleteAccount(user.token, { pool: stack.pool, queues: unreachableQueues });
     expect(outcome).toMatchObject({ status: 'deleted', followUpRemoved: false });
 
     const job = await waitFor(
@@ -368,7 +368,7 @@ describe('the status page', () => {
       }),
     };
 
-    const status = await signupStatus(user.token, { db: stack.db, queues: interleaved });
+    const status = await signupStatus(user.token, { pool: stack.pool, queues: interleaved });
     expect(status?.jobs.find((job) => job.name === generateAvatar.name)?.state).toBe('done');
     expect(status?.avatarReady).toBe(true);
   });

@@ -37,7 +37,7 @@ function workspace(name: string): string {
 /** Invites `count` addresses into `slug` through the invite endpoint's own producer. */
 async function invite(slug: string, count: number): Promise<string[]> {
   const emails = Array.from({ length: count }, (_, index) => `member-${index}@${slug}.test`);
-  const outcome = await inviteMembers({ workspace: slug, emails }, { db: stack.db, queues: stack.queues });
+  const outcome = await inviteMembers({ workspace: slug, emails }, { pool: stack.pool, queues: stack.queues });
   expect(outcome).toMatchObject({ status: 'invited', count, dispatched: true });
   const invitations = await stack.db.invitation.findMany({ where: { workspace: slug }, select: { id: true } });
   return invitations.map((invitation) => invitation.id);
@@ -91,7 +91,7 @@ describe(`with workspace A's ${BACKLOG} invitations draining`, () => {
 
   beforeAll(async () => {
     backlog = await invite(workspace('a'), BACKLOG);
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   }, 60_000);
 
   // How soon, in seconds, is the benchmark's to say (bench/scenarios/fairness.ts); here, what B's job

@@ -20,7 +20,7 @@ let workers: RunningWorkers;
 beforeAll(async () => {
   provider.register();
   stack = await startTestStack({ WORKER_QUEUES: 'crm' });
-  workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+  workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
 });
 afterAll(async () => {
   await workers.close(5_000);
@@ -38,7 +38,7 @@ describe('tracing', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(uniqueSignup()),
       }),
-      { db: stack.db, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs },
+      { pool: stack.pool, queues: stack.queues, limiter: new RateLimiter(0), log: quietLog, followUpDelayMs: stack.config.followUpDelayMs },
     );
     expect(response.status).toBe(201);
     const { id: userId } = (await response.json()) as { id: string };

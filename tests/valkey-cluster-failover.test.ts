@@ -18,7 +18,8 @@ import type { Prisma } from '@/lib/generated/prisma/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignup } from '@/app/_signup/create-signup';
 import { formatClusterNodes } from '@/lib/config';
-import { dispatchNow, toOutboxRow } from '@/lib/outbox';
+import { dispatchNow } from '@/lib/outbox';
+import { toOutboxRow } from '@/tests/helpers/outbox-rows';
 import { queuePrefix } from '@/lib/queues';
 import { hashTag, keysMatching } from '@/lib/valkey';
 import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
@@ -51,10 +52,10 @@ afterAll(async () => {
 
 describe('a Valkey Cluster primary killed mid-load', () => {
   it('fails over to its replica, and every signup made before, during and after gets each effect exactly once', async () => {
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
     const users: string[] = [];
     const signUp = async () => {
-      const outcome = await createSignup(uniqueSignup(), { db: stack.db, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
+      const outcome = await createSignup(uniqueSignup(), { pool: stack.pool, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
       if (outcome.status !== 'created') throw new Error(`signup refused: ${outcome.status}`);
       users.push(outcome.userId);
     };
@@ -75,14 +76,14 @@ describe('a Valkey Cluster primary killed mid-load', () => {
       async () => {
         const pending = await stack.db.outboxMessage.findMany({ where: mine(users, { dispatchedAt: null, availableAt: { lte: new Date() } }) });
         if (pending.length === 0) return true;
-        await dispatchNow(stack.db, stack.dispatch, pending.map(toOutboxRow));
+        await dispatchNow(stack.pool, stack.dispatch, pending.map(toOutboxRow));
         return false;
       },
       { what: 'every due outbox row of these signups to be dispatched', timeoutMs: 30_000, intervalMs: 250 },
     );
     // What the reconciler does for jobs the replica never received.
     const { window } = await backdate(stack.db, users);
-    await reconcileOnce(stack.db, stack.queues, window);
+    await reconcileOnce(stack.pool, stack.queues, window);
 
     await waitFor(async () => (await missingEffects(users)).length === 0 || undefined, {
       what: 'every signup to have its four effects',

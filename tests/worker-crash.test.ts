@@ -30,7 +30,7 @@ const crmKeys = async (users: string[]) =>
   (await stack.inspect('crm')).filter((record) => users.some((userId) => record.key === syncCrmContact.jobId({ userId })));
 
 function startRescuer() {
-  rescuer = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+  rescuer = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   return rescuer;
 }
 

@@ -30,7 +30,7 @@ async function allEffectsApplied(userId: string): Promise<boolean> {
 
 describe('workers', () => {
   beforeAll(() => {
-    workers = startWorkers({ config: stack.config, db: stack.db, connection: stack.workerConnection(), log: quietLog });
+    workers = startWorkers({ config: stack.config, pool: stack.pool, connection: stack.workerConnection(), log: quietLog });
   });
 
   describe('with every provider up', () => {

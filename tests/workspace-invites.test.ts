@@ -11,8 +11,9 @@ import { inviteMembersAction } from '@/app/_workspaces/invite-actions';
 import type { InviteFormState } from '@/app/_workspaces/invite-form';
 import { MAX_INVITES, MAX_LISTED_OFFENDERS, REPEATED_ENTRY } from '@/app/_workspaces/invite-input';
 import { handleInviteRequest, MAX_INVITE_BODY_BYTES, type InviteRequestDeps } from '@/app/_workspaces/invite-request';
-import { createDb } from '@/lib/db';
-import { dispatchNow, toOutboxRow } from '@/lib/outbox';
+import { createPool } from '@/lib/sql';
+import { dispatchNow } from '@/lib/outbox';
+import { toOutboxRow } from '@/tests/helpers/outbox-rows';
 import { EMAIL_PRIORITY } from '@/workers/jobs/email/email-priorities';
 import { sendInviteEmail } from '@/workers/jobs/email/send-invite-email.contract';
 import { adminRequest, basicAuth } from '@/tests/helpers/admin-request';
@@ -42,7 +43,7 @@ const newWorkspace = () => `${RUN}${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  deps = { db: stack.db, queues: stack.queues, log: quietLog, admin: stack.config.admin };
+  deps = { pool: stack.pool, queues: stack.queues, log: quietLog, admin: stack.config.admin };
   rightAuth = basicAuth(stack.config.admin.user, stack.config.admin.password ?? '');
 });
 afterAll(async () => {
@@ -324,28 +325,28 @@ describe('POST /api/workspaces/<slug>/invites', () => {
 
   describe('when the database is unavailable', () => {
     it('answers 503 with Retry-After at once when it refuses connections', async () => {
-      const db = createDb('postgresql://postgres:postgres@127.0.0.1:1/signup');
+      const pool = createPool('postgresql://postgres:postgres@127.0.0.1:1/signup');
       const started = Date.now();
       try {
-        const response = await invite(newWorkspace(), { emails: ['ada@example.test'] }, { through: { ...deps, db } });
+        const response = await invite(newWorkspace(), { emails: ['ada@example.test'] }, { through: { ...deps, pool } });
         expect(response.status).toBe(503);
         expect(response.headers.get('retry-after')).toBe('5');
         expect(Date.now() - started).toBeLessThan(2_000);
       } finally {
-        await db.$disconnect();
+        await pool.end();
       }
     });
 
     it('answers 503 within 2 s when it accepts but never answers, not after the whole save budget', async () => {
       const hole = await blackHole();
-      const db = createDb(hole.url);
+      const pool = createPool(hole.url);
       const started = Date.now();
       try {
-        const response = await invite(newWorkspace(), { emails: ['ada@example.test'] }, { through: { ...deps, db } });
+        const response = await invite(newWorkspace(), { emails: ['ada@example.test'] }, { through: { ...deps, pool } });
         expect(response.status).toBe(503);
         expect(Date.now() - started).toBeLessThan(2_000);
       } finally {
-        await db.$disconnect();
+        await pool.end();
         await hole.close();
       }
     });
@@ -378,7 +379,7 @@ describe('POST /api/workspaces/<slug>/invites', () => {
       const left = outbox.filter((row) => row.dispatchedAt === null).map(toOutboxRow);
       for (let start = 0; start < left.length; start += 500) {
         const batch = left.slice(start, start + 500);
-        await waitFor(() => dispatchNow(stack.db, stack.dispatch, batch), { what: "the relay's dispatch" });
+        await waitFor(() => dispatchNow(stack.pool, stack.dispatch, batch), { what: "the relay's dispatch" });
       }
       const after = await stack.queues.email.getJobCounts('delayed', 'prioritized', 'waiting');
       expect(total(after) - total(before)).toBe(5_000);
@@ -405,7 +406,7 @@ describe('when Valkey is down', () => {
   beforeAll(async () => {
     valkey = await startValkeyProcess();
     outage = await startTestStack({ VALKEY_URL: valkey.url });
-    outageDeps = { db: outage.db, queues: outage.queues, log: quietLog, admin: outage.config.admin };
+    outageDeps = { pool: outage.pool, queues: outage.queues, log: quietLog, admin: outage.config.admin };
   });
   afterAll(async () => {
     await valkey.start().catch(() => undefined);
@@ -433,7 +434,7 @@ describe('when Valkey is down', () => {
     const rows = pending.map(toOutboxRow);
     // As the relay would, again until it succeeds: the first command after a reconnect may still
     // miss the producer's 500 ms timeout on a busy machine, and a repeated dispatch adds nothing.
-    await waitFor(() => dispatchNow(outage.db, outage.dispatch, rows), { what: 'a dispatch once Valkey is back', timeoutMs: 25_000 });
+    await waitFor(() => dispatchNow(outage.pool, outage.dispatch, rows), { what: 'a dispatch once Valkey is back', timeoutMs: 25_000 });
     for (const row of rows) expect((await outage.queues.email.getJob(row.jobId))?.name).toBe(sendInviteEmail.name);
   }, 40_000);
 });
@@ -442,7 +443,7 @@ describe('the admin invite form (server action)', () => {
   const INITIAL: InviteFormState = { values: { workspace: '', emails: '' }, errors: {}, invalid: [], invalidCount: 0 };
 
   beforeEach(() => {
-    fakes.runtime = { db: stack.db, queues: stack.queues, log: quietLog };
+    fakes.runtime = { pool: stack.pool, queues: stack.queues, log: quietLog };
     fakes.cookie = createSessionCookie(stack.config.admin)?.value;
   });
 

@@ -4,7 +4,7 @@
 // with SKIP LOCKED, and each maintenance task's job scheduler runs it once per interval across all
 // of them). Runs apart from the web process so the two scale and fail independently.
 import { config } from '@/lib/config';
-import { createDb } from '@/lib/db';
+import { createPool } from '@/lib/sql';
 import { createLogger } from '@/lib/log';
 import { startTracing } from '@/lib/tracing';
 import { metrics } from '@/lib/metrics';
@@ -20,19 +20,19 @@ const settings = config();
 // First, so the clients created below are traced.
 const tracing = await startTracing('signup-workers', settings.otlpEndpoint);
 const log = createLogger('worker');
-const db = createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
+const pool = createPool(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
 
 const workerConnection = createWorkerConnection(settings.valkey, log);
-const running = startWorkers({ config: settings, db, connection: workerConnection, log });
+const running = startWorkers({ config: settings, pool, connection: workerConnection, log });
 
 // The relay fails fast like the web's producer, so an outage shows as backoff, not a hang.
 const relayConnection = createProducerConnection(settings.valkey, log);
 const relayQueues = createQueueSet(relayConnection, settings.queuePrefix);
-const relay = startOutboxRelay({ db, queues: relayQueues, log });
+const relay = startOutboxRelay({ pool, queues: relayQueues, log });
 // RECONCILE_EVERY_MS=0 turns the reconciler off; the digest and the sweep run regardless.
-const maintenance = startMaintenance({ config: settings, db, connection: workerConnection, queues: relayQueues, log });
+const maintenance = startMaintenance({ config: settings, pool, connection: workerConnection, queues: relayQueues, log });
 const alerts = startDeadLetterAlerts(
-  { db, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
+  { pool, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
   { windowMs: settings.alerts.windowMs },
 );
 const metricsServer =
@@ -59,7 +59,7 @@ async function shutdown(signal: string) {
   await closeQueueSet(relayQueues);
   relayConnection.disconnect();
   workerConnection.disconnect();
-  await db.$disconnect();
+  await pool.end();
   await tracing?.shutdown();
   log.info('stopped');
   process.exit(0);

@@ -4,9 +4,9 @@
 // analytics event alone may be left out (analytics-shedding.ts); every other job is always written.
 import 'server-only';
 import { randomBytes } from 'node:crypto';
-import { isUniqueViolation, type Db } from '@/lib/db';
-import { dispatchNow, writeOutbox } from '@/lib/outbox';
+import { dispatchNow, fromSql, outboxInsertSql, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
+import { execute, isUniqueViolation, sql, transactionInOneTrip, type Pool, type Queryable, type Sql } from '@/lib/sql';
 import {
   jobOptions,
   outboxEntry,
@@ -38,25 +38,19 @@ export function newToken(): string {
  */
 const SAVE_BUDGET_MS = 1_500;
 
-export async function insertUser(
-  db: Pick<Db, 'user'>,
-  input: SignupInput,
-  { userId, statusToken }: { userId: string; statusToken: string },
-): Promise<void> {
-  await db.user.create({
-    data: {
-      id: userId,
-      email: input.email,
-      name: input.name,
-      workspace: input.workspace ?? null,
-      statusToken,
-      verifyToken: newToken(),
-    },
-  });
+function insertUserSql(input: SignupInput, { userId, statusToken }: { userId: string; statusToken: string }): Sql {
+  return sql`
+    INSERT INTO users (id, email, name, workspace, status_token, verify_token)
+    VALUES (${userId}::uuid, ${input.email}, ${input.name}, ${input.workspace ?? null}, ${statusToken}, ${newToken()})`;
+}
+
+/** The user alone, for the synchronous baseline, which has no outbox. */
+export async function insertUser(db: Queryable, input: SignupInput, ids: { userId: string; statusToken: string }): Promise<void> {
+  await execute(db, insertUserSql(input, ids));
 }
 
 export interface SignupProducerDeps {
-  db: Db;
+  pool: Pool;
   queues: QueueSet;
   /** When the "getting started" email is due after the signup (FOLLOW_UP_DELAY_MS). */
   followUpDelayMs: number;
@@ -66,25 +60,26 @@ export interface SignupProducerDeps {
 
 export async function createSignup(
   input: SignupInput,
-  { db, queues, followUpDelayMs, shedder }: SignupProducerDeps,
+  { pool, queues, followUpDelayMs, shedder }: SignupProducerDeps,
 ): Promise<SignupOutcome> {
   const userId = crypto.randomUUID();
   const statusToken = newToken();
-  // Decided before the transaction, from memory: no Valkey call while it holds a connection.
+  // Decided before the statement, from memory: no Valkey call while it holds a connection.
   const keepAnalytics = shedder?.shouldKeep() ?? true;
   const jobs = keepAnalytics ? SIGNUP_JOBS : SIGNUP_JOBS.filter((contract) => contract.name !== trackSignupEvent.name);
+  const entries = [
+    ...jobs.map((contract) => outboxEntry(contract, { userId })),
+    outboxEntry(sendGettingStartedEmail, { userId }, { availableAt: new Date(Date.now() + followUpDelayMs) }),
+  ];
   let rows;
   try {
-    rows = await db.$transaction(
-      async (tx) => {
-        await insertUser(tx, input, { userId, statusToken });
-        return writeOutbox(tx, [
-          ...jobs.map((contract) => outboxEntry(contract, { userId })),
-          outboxEntry(sendGettingStartedEmail, { userId }, { availableAt: new Date(Date.now() + followUpDelayMs) }),
-        ]);
-      },
-      { maxWait: SAVE_BUDGET_MS, timeout: SAVE_BUDGET_MS },
-    );
+    // One statement writes the user and its outbox rows: both or neither (a taken address fails the
+    // whole statement). In a transaction of its own, sent in one round trip, whose timeout rolls
+    // back a statement the database is too slow to finish in the budget.
+    const [saved] = await transactionInOneTrip<[OutboxSqlRow[]]>(pool, SAVE_BUDGET_MS, [
+      sql`WITH new_user AS (${insertUserSql(input, { userId, statusToken })}) ${outboxInsertSql(entries)}`,
+    ]);
+    rows = saved.map(fromSql);
   } catch (error) {
     if (isUniqueViolation(error)) return { status: 'duplicate' };
     return { status: 'unavailable', error };
@@ -93,7 +88,7 @@ export async function createSignup(
 
   let dispatched = false;
   try {
-    dispatched = await dispatchNow(db, { queues, jobOptions }, rows);
+    dispatched = await dispatchNow(pool, { queues, jobOptions }, rows);
   } catch {
     // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
     // relay re-dispatches them under the same job ids, which adds nothing twice.

@@ -20,10 +20,10 @@
 // Dead letters of the user's jobs are not touched: they hold ids only, and discarding them is a
 // person's decision in the admin.
 import 'server-only';
-import type { Db } from '@/lib/db';
 import { withDeadline } from '@/lib/deadline';
 import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
+import { execute, query, sql, transaction, type Pool } from '@/lib/sql';
 import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 
 /** The transaction's budget, connection included: a sick database answers 503 within ~2 s. */
@@ -44,22 +44,23 @@ export type DeleteAccountOutcome =
 
 export async function deleteAccount(
   statusToken: string,
-  { db, queues }: { db: Db; queues: QueueSet },
+  { pool, queues }: { pool: Pool; queues: QueueSet },
 ): Promise<DeleteAccountOutcome> {
   let userId: string | undefined;
   try {
-    userId = await db.$transaction(
-      async (tx) => {
-        const [deleted] = await tx.$queryRaw<Array<{ id: string }>>`
-          DELETE FROM users WHERE status_token = ${statusToken} RETURNING id`;
+    userId = await transaction(
+      pool,
+      async (client) => {
+        const [deleted] = await query<{ id: string }>(client, sql`
+          DELETE FROM users WHERE status_token = ${statusToken} RETURNING id`);
         if (!deleted) return undefined;
         // A row the relay holds locked right now is waited for; once dispatched it no longer
         // matches, and its job's handler skips the deleted user.
         const jobIds = [...SIGNUP_JOBS, sendGettingStartedEmail].map((contract) => contract.jobId({ userId: deleted.id }));
-        await tx.outboxMessage.deleteMany({ where: { jobId: { in: jobIds }, dispatchedAt: null } });
+        await execute(client, sql`DELETE FROM outbox_messages WHERE job_id = ANY(${jobIds}::text[]) AND dispatched_at IS NULL`);
         return deleted.id;
       },
-      { maxWait: WRITE_BUDGET_MS, timeout: WRITE_BUDGET_MS },
+      { statementTimeoutMs: WRITE_BUDGET_MS, deadlineMs: WRITE_BUDGET_MS },
     );
   } catch (error) {
     return { status: 'unavailable', error };
@@ -84,7 +85,7 @@ const NO_STORE = { 'cache-control': 'no-store' };
 /** The HTTP answer for DELETE /api/welcome/<token>; the route file only wires it. */
 export async function handleDeleteAccountRequest(
   statusToken: string,
-  deps: { db: Db; queues: QueueSet; log: Logger },
+  deps: { pool: Pool; queues: QueueSet; log: Logger },
 ): Promise<Response> {
   const outcome = await deleteAccount(statusToken, deps);
   switch (outcome.status) {

@@ -5,10 +5,10 @@
 // first passes the WHERE clause. The job goes to Valkey after commit, or later through the relay
 // when Valkey is down, so an accepted press is never lost.
 import 'server-only';
-import type { Db } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import { errorSummary, type Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
+import { query, sql, transaction, type Pool, type Queryable } from '@/lib/sql';
 import { jobOptions, outboxEntry, sendVerificationEmail } from '@/workers/jobs/job-contracts';
 
 /**
@@ -33,27 +33,28 @@ type Refusal = Exclude<ResendOutcome, { status: 'sent' } | { status: 'unavailabl
 
 export async function resendVerification(
   statusToken: string,
-  { db, queues }: { db: Db; queues: QueueSet },
+  { pool, queues }: { pool: Pool; queues: QueueSet },
 ): Promise<ResendOutcome> {
   let result: { refused: Refusal } | { accepted: { userId: string; requestId: string; rows: OutboxRow[] } };
   try {
-    result = await db.$transaction(
-      async (tx): Promise<typeof result> => {
-        const claimed = await tx.$queryRaw<Array<{ id: string }>>`
+    result = await transaction(
+      pool,
+      async (client): Promise<typeof result> => {
+        const claimed = await query<{ id: string }>(client, sql`
           UPDATE users
              SET verification_resent_at = now()
            WHERE status_token = ${statusToken}
              AND email_verified_at IS NULL
              AND (verification_resent_at IS NULL
                   OR verification_resent_at <= now() - make_interval(secs => ${RESEND_INTERVAL_SECONDS}::float8))
-          RETURNING id`;
+          RETURNING id`);
         const userId = claimed[0]?.id;
-        if (!userId) return { refused: await whyRefused(tx, statusToken) };
+        if (!userId) return { refused: await whyRefused(client, statusToken) };
         const requestId = crypto.randomUUID();
-        const rows = await writeOutbox(tx, [outboxEntry(sendVerificationEmail, { userId, requestId })]);
+        const rows = await writeOutbox(client, [outboxEntry(sendVerificationEmail, { userId, requestId })]);
         return { accepted: { userId, requestId, rows } };
       },
-      { maxWait: WRITE_BUDGET_MS, timeout: WRITE_BUDGET_MS },
+      { statementTimeoutMs: WRITE_BUDGET_MS, deadlineMs: WRITE_BUDGET_MS },
     );
   } catch (error) {
     return { status: 'unavailable', error };
@@ -63,7 +64,7 @@ export async function resendVerification(
   const { userId, requestId, rows } = result.accepted;
   let dispatched = false;
   try {
-    dispatched = await dispatchNow(db, { queues, jobOptions }, rows);
+    dispatched = await dispatchNow(pool, { queues, jobOptions }, rows);
   } catch {
     // The job reached Valkey but marking the row failed: the relay dispatches it again under the
     // same job id, which adds nothing.
@@ -75,16 +76,13 @@ export async function resendVerification(
  * Why the UPDATE matched nothing. Inside the same transaction, so now() is the same instant the
  * UPDATE compared against and the seconds left agree with the refusal.
  */
-async function whyRefused(
-  tx: Pick<Db, '$queryRaw'>,
-  statusToken: string,
-): Promise<Refusal> {
-  const [user] = await tx.$queryRaw<Array<{ verified: boolean; seconds_left: number | null }>>`
+async function whyRefused(client: Queryable, statusToken: string): Promise<Refusal> {
+  const [user] = await query<{ verified: boolean; seconds_left: number | null }>(client, sql`
     SELECT email_verified_at IS NOT NULL AS verified,
            ceil(extract(epoch FROM verification_resent_at
                 + make_interval(secs => ${RESEND_INTERVAL_SECONDS}::float8) - now()))::int AS seconds_left
       FROM users
-     WHERE status_token = ${statusToken}`;
+     WHERE status_token = ${statusToken}`);
   if (!user) return { status: 'unknown-token' };
   if (user.verified) return { status: 'already-verified' };
   // A press that waited on another's row lock can see that press's time a moment in the future.
@@ -97,7 +95,7 @@ const NO_STORE = { 'cache-control': 'no-store' };
 /** The HTTP answer for POST /api/welcome/<token>/verification-email; the route file only wires it. */
 export async function handleResendVerificationRequest(
   statusToken: string,
-  deps: { db: Db; queues: QueueSet; log: Logger },
+  deps: { pool: Pool; queues: QueueSet; log: Logger },
 ): Promise<Response> {
   const outcome = await resendVerification(statusToken, deps);
   switch (outcome.status) {

@@ -4,11 +4,11 @@
 import 'server-only';
 import { badRequest } from '@/app/_web/bad-request';
 import { readCappedText } from '@/lib/capped-body';
-import type { Db } from '@/lib/db';
 import { inSpan } from '@/lib/tracing';
 import { errorSummary, type Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import type { QueueSet } from '@/lib/queues';
+import type { Pool } from '@/lib/sql';
 import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import { createSignup, statusPath } from '@/app/_signup/create-signup';
 import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
@@ -22,7 +22,7 @@ import {
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export interface SignupDeps {
-  db: Db;
+  pool: Pool;
   queues: QueueSet;
   limiter: RateLimiter;
   log: Logger;

@@ -5,9 +5,9 @@
 // The JSON is also the poll's answer (GET /api/welcome/<token>): fields are added, never renamed.
 import 'server-only';
 import type { Job } from 'bullmq';
-import type { Db } from '@/lib/db';
 import { appliedEffects } from '@/lib/job-effects';
 import type { QueueSet } from '@/lib/queues';
+import { query, sql, type Pool } from '@/lib/sql';
 import {
   generateAvatar,
   sendGettingStartedEmail,
@@ -81,12 +81,10 @@ const SHEDDABLE_JOBS: ReadonlySet<string> = new Set([trackSignupEvent.name]);
 
 export async function signupStatus(
   statusToken: string,
-  { db, queues }: { db: Db; queues: QueueSet },
+  { pool, queues }: { pool: Pool; queues: QueueSet },
 ): Promise<SignupStatus | undefined> {
-  const user = await db.user.findUnique({
-    where: { statusToken },
-    select: { id: true, name: true, workspace: true, emailVerifiedAt: true },
-  });
+  const [user] = await query<{ id: string; name: string; workspace: string | null; verified: boolean }>(pool, sql`
+    SELECT id, name, workspace, email_verified_at IS NOT NULL AS verified FROM users WHERE status_token = ${statusToken}`);
   if (!user) return undefined;
 
   const signupJobs = SIGNUP_JOBS as readonly JobContract[];
@@ -94,15 +92,14 @@ export async function signupStatus(
   const followUpJobId = sendGettingStartedEmail.jobId({ userId: user.id });
   // Done means the effect row exists, by each contract's declaration (lib/job-effects.ts).
   const [done, outbox, followUpSent] = await Promise.all([
-    appliedEffects(db, signupJobs, { userId: user.id }),
-    db.outboxMessage.findMany({
-      where: { jobId: { in: [...jobIds, followUpJobId] } },
-      select: { jobId: true, dispatchedAt: true, availableAt: true },
-    }),
-    db.sentEmail.findFirst({
-      where: { jobId: followUpJobId, kind: 'getting-started' },
-      select: { sentAt: true },
-    }),
+    appliedEffects(pool, signupJobs, { userId: user.id }),
+    query<{ jobId: string; dispatchedAt: Date | null; availableAt: Date }>(pool, sql`
+      SELECT job_id AS "jobId", dispatched_at AS "dispatchedAt", available_at AS "availableAt"
+        FROM outbox_messages WHERE job_id = ANY(${[...jobIds, followUpJobId]}::text[])`),
+    query<{ sentAt: Date }>(pool, sql`
+      SELECT sent_at AS "sentAt" FROM sent_emails WHERE job_id = ${followUpJobId} AND kind = 'getting-started'`).then(
+      (rows) => rows[0],
+    ),
   ]);
   const outboxByJobId = new Map(outbox.map((row) => [row.jobId, row]));
 
@@ -152,8 +149,8 @@ export async function signupStatus(
   return {
     name: user.name,
     workspace: user.workspace,
-    emailVerified: user.emailVerifiedAt !== null,
-    avatarReady: done.get(generateAvatar.name) === true || (await avatarStoredSince(db, user.id, jobs)),
+    emailVerified: user.verified,
+    avatarReady: done.get(generateAvatar.name) === true || (await avatarStoredSince(pool, user.id, jobs)),
     jobs,
     queueReachable,
     ...(followUpEmail ? { followUpEmail } : {}),
@@ -166,10 +163,11 @@ export async function signupStatus(
  * marks the job completed, so one more read finds it. Without it the page would stop polling
  * (every job settled) and never show the avatar.
  */
-async function avatarStoredSince(db: Db, userId: string, jobs: JobStatus[]): Promise<boolean> {
+async function avatarStoredSince(pool: Pool, userId: string, jobs: JobStatus[]): Promise<boolean> {
   const avatarJob = jobs.find((job) => job.name === generateAvatar.name);
   if (avatarJob?.state !== 'done') return false;
-  return (await db.avatar.count({ where: { userId } })) > 0;
+  const [found] = await query<{ found: boolean }>(pool, sql`SELECT EXISTS (SELECT 1 FROM avatars WHERE user_id = ${userId}::uuid) AS found`);
+  return found?.found === true;
 }
 
 type FollowUpRow = { dispatchedAt: Date | null; availableAt: Date } | undefined;

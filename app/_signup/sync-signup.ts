@@ -7,7 +7,7 @@ import 'server-only';
 import { insertUser, newToken, statusPath } from '@/app/_signup/create-signup';
 import { readSignupRequest, unavailable, type SignupDeps } from '@/app/_signup/signup-request';
 import { DUPLICATE_EMAIL_ERRORS } from '@/app/_signup/signup-input';
-import { isUniqueViolation } from '@/lib/db';
+import { isUniqueViolation } from '@/lib/sql';
 import type { SyncBaseline } from '@/workers/jobs/sync-baseline';
 
 export async function handleSyncSignupRequest(
@@ -20,7 +20,7 @@ export async function handleSyncSignupRequest(
   const userId = crypto.randomUUID();
   const statusToken = newToken();
   try {
-    await insertUser(deps.db, input, { userId, statusToken });
+    await insertUser(deps.pool, input, { userId, statusToken });
   } catch (error) {
     if (isUniqueViolation(error)) {
       return Response.json({ errors: DUPLICATE_EMAIL_ERRORS }, { status: 409 });

@@ -11,13 +11,17 @@ import { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { CircuitBreaker } from '@/lib/circuit-breaker';
 import { config } from '@/lib/config';
-import { db, type Db } from '@/lib/db';
+import { db, pool, type Db } from '@/lib/db';
 import { createLogger, type Logger } from '@/lib/log';
 import { createQueueSet, QUEUE_NAMES, QUEUE_PROVIDERS, type QueueName, type QueueSet } from '@/lib/queues';
+import type { Pool } from '@/lib/sql';
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { createSyncBaseline, type SyncBaseline } from '@/workers/jobs/sync-baseline';
 
 export interface WebRuntime {
+  /** The process's PostgreSQL connections: the signup's paths use them in plain SQL (lib/sql.ts). */
+  pool: Pool;
+  /** Prisma over the same pool, for the admin's reads. */
   db: Db;
   /** Fail-fast producer connection (lib/valkey.ts). */
   valkey: Valkey;
@@ -41,6 +45,7 @@ const holder = globalThis as typeof globalThis & { __signupWebRuntime?: WebRunti
 export function webRuntime(): WebRuntime {
   if (!holder.__signupWebRuntime) {
     const settings = config();
+    const connections = pool();
     const database = db();
     const log = createLogger('web');
     const valkey = createProducerConnection(settings.valkey, log);
@@ -52,13 +57,14 @@ export function webRuntime(): WebRuntime {
       ]),
     ) as Record<QueueName, CircuitBreaker>;
     holder.__signupWebRuntime = {
+      pool: connections,
       db: database,
       valkey,
       queues,
       breakers,
       limiter: new RateLimiter(settings.signupRateLimitPerMinute),
       log,
-      syncBaseline: createSyncBaseline(settings, database),
+      syncBaseline: createSyncBaseline(settings, connections),
       followUpDelayMs: settings.followUpDelayMs,
       shedder: new AnalyticsShedder(queues.analytics, settings.analyticsShedding),
       admin: settings.admin,

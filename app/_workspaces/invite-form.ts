@@ -25,7 +25,7 @@ export interface InviteFormState {
 
 export async function submitInviteForm(
   formData: FormData,
-  deps: Pick<InviteRequestDeps, 'db' | 'queues' | 'log'>,
+  deps: Pick<InviteRequestDeps, 'pool' | 'queues' | 'log'>,
   actor: string,
 ): Promise<InviteFormState> {
   const values = formValues(formData);

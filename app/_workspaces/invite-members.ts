@@ -11,9 +11,9 @@
 // Who may call this is decided by the callers (invite-request.ts, invite-actions.ts): the admin.
 import 'server-only';
 import { randomUUID } from 'node:crypto';
-import type { Db, Prisma } from '@/lib/db';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
+import { query, sql, transaction, type Pool, type Queryable } from '@/lib/sql';
 import { jobOptions, outboxEntry, sendInviteEmail } from '@/workers/jobs/job-contracts';
 import type { InviteInput } from '@/app/_workspaces/invite-input';
 
@@ -30,7 +30,7 @@ export type InviteOutcome =
   | { status: 'unavailable'; error: unknown };
 
 export interface InviteMembersDeps {
-  db: Db;
+  pool: Pool;
   queues: QueueSet;
 }
 
@@ -39,21 +39,14 @@ export interface InviteMembersDeps {
  * 10,000 outbox rows: about 2 s on an idle 2-core machine here, and up to 9 s with the whole test
  * suite running beside it (writing the outbox rows is most of it). 20 s is twice that worst case,
  * and still rolls a stuck transaction back before a proxy's 30–60 s request timeout. A database
- * that is down is answered sooner: see CONNECTION_WAIT_MS, and the 5 s statement timeout.
+ * that is down is answered sooner: the pool waits 1.5 s for a connection, and each statement has
+ * 5 s (lib/sql.ts).
  */
 const SAVE_BUDGET_MS = 20_000;
 
 /**
- * How long to wait for a connection: the signup's 1.5 s, so a database that is down is still
- * answered with 503 at once rather than after the whole save budget.
- */
-const CONNECTION_WAIT_MS = 1_500;
-
-/**
- * Outbox rows per INSERT. PostgreSQL takes at most 65,535 bind parameters per statement, and
- * writeOutbox binds six per row: 10,000 rows in one statement fail. A thousand keeps every
- * statement far below that whatever columns the table gains, and far inside the 5 s statement
- * timeout (lib/db.ts).
+ * Outbox rows per INSERT: a thousand keeps every statement far inside the 5 s statement timeout
+ * (lib/sql.ts) and its arrays of values small, however long the list.
  */
 const OUTBOX_ROWS_PER_STATEMENT = 1_000;
 
@@ -72,28 +65,29 @@ const DISPATCH_BATCH = 500;
  */
 const DISPATCH_BUDGET_MS = 5_000;
 
-export async function inviteMembers({ workspace, emails }: InviteInput, { db, queues }: InviteMembersDeps): Promise<InviteOutcome> {
+export async function inviteMembers({ workspace, emails }: InviteInput, { pool, queues }: InviteMembersDeps): Promise<InviteOutcome> {
   let rows: OutboxRow[];
   try {
-    rows = await db.$transaction(
-      async (tx) => {
-        const created = await insertNewInvitations(tx, workspace, emails);
+    rows = await transaction(
+      pool,
+      async (client) => {
+        const created = await insertNewInvitations(client, workspace, emails);
         const written: OutboxRow[] = [];
         for (let start = 0; start < created.length; start += OUTBOX_ROWS_PER_STATEMENT) {
           const entries = created
             .slice(start, start + OUTBOX_ROWS_PER_STATEMENT)
             .map((invitationId) => outboxEntry(sendInviteEmail, { invitationId }, { tenant: workspace }));
-          written.push(...(await writeOutbox(tx, entries)));
+          written.push(...(await writeOutbox(client, entries)));
         }
         return written;
       },
-      { maxWait: CONNECTION_WAIT_MS, timeout: SAVE_BUDGET_MS },
+      { deadlineMs: SAVE_BUDGET_MS },
     );
   } catch (error) {
     return { status: 'unavailable', error };
   }
 
-  const dispatched = await dispatchInBatches(db, queues, rows);
+  const dispatched = await dispatchInBatches(pool, queues, rows);
   return { status: 'invited', count: rows.length, alreadyInvited: emails.length - rows.length, dispatched };
 }
 
@@ -103,14 +97,14 @@ export async function inviteMembers({ workspace, emails }: InviteInput, { db, qu
  * than Prisma's createManyAndReturn, which took 1.5–2.5 s for 10,000 rows here, nearly all of it in
  * building and reading the query, against 0.2–0.4 s for this: time the outbox rows need.
  */
-async function insertNewInvitations(tx: Prisma.TransactionClient, workspace: string, emails: string[]): Promise<string[]> {
+async function insertNewInvitations(client: Queryable, workspace: string, emails: string[]): Promise<string[]> {
   const ids = emails.map(() => randomUUID());
-  const inserted = await tx.$queryRaw<Array<{ id: string }>>`
+  const inserted = await query<{ id: string }>(client, sql`
     INSERT INTO invitations (id, workspace, email)
     SELECT given.id, ${workspace}, given.email
       FROM unnest(${ids}::uuid[], ${emails}::citext[]) AS given(id, email)
         ON CONFLICT (workspace, email) DO NOTHING
-    RETURNING id`;
+    RETURNING id`);
   // RETURNING promises no order.
   const position = new Map<string, number>(ids.map((id, index) => [id, index]));
   return inserted.map((row) => row.id).sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0));
@@ -120,13 +114,13 @@ async function insertNewInvitations(tx: Prisma.TransactionClient, workspace: str
  * The fast path, DISPATCH_BATCH rows at a time. True when every row went out and was marked; at the
  * first batch Valkey does not take, or past the budget, the rest stay pending for the relay.
  */
-async function dispatchInBatches(db: Db, queues: QueueSet, rows: OutboxRow[]): Promise<boolean> {
+async function dispatchInBatches(pool: Pool, queues: QueueSet, rows: OutboxRow[]): Promise<boolean> {
   const deadline = Date.now() + DISPATCH_BUDGET_MS;
   let allMarked = true;
   for (let start = 0; start < rows.length; start += DISPATCH_BATCH) {
     if (Date.now() > deadline) return false;
     try {
-      if (!(await dispatchNow(db, { queues, jobOptions }, rows.slice(start, start + DISPATCH_BATCH)))) return false;
+      if (!(await dispatchNow(pool, { queues, jobOptions }, rows.slice(start, start + DISPATCH_BATCH)))) return false;
     } catch {
       // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
       // relay re-dispatches them under the same job ids, which adds nothing twice.

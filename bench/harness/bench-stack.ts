@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { childProcessEnv, config as processConfig, loadConfig, type Config } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
+import { createPool, type Pool } from '@/lib/sql';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
 import { applyMigrations } from '@/prisma/migrate';
@@ -41,6 +42,9 @@ export interface BenchStack {
   config: Config;
   /** The environment a web or worker process of this stack needs. */
   env: Record<string, string>;
+  /** The stack's PostgreSQL connections, for the producers and in-process workers. */
+  pool: Pool;
+  /** Prisma over the same pool, for reading results. */
   db: Db;
   queues: QueueSet;
   /** A plain connection to the stack's server, for INFO and MEMORY. */
@@ -107,7 +111,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       ...options.env,
     };
 
-    const db = createDb(database.url, { maxConnections: 20 });
+    const pool = createPool(database.url, { maxConnections: 20 });
+    cleanups.push(() => pool.end());
+    const db = createDb(pool);
     cleanups.push(() => db.$disconnect());
     const producer = createProducerConnection(server.url);
     cleanups.push(() => producer.disconnect());
@@ -117,6 +123,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     return {
       config,
       env,
+      pool,
       db,
       queues,
       probe,

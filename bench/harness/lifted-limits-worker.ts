@@ -5,7 +5,7 @@
 // Left out: the outbox relay, maintenance and the dead-letter alerter, which handle none of the
 // drained jobs. Run by bench/harness/app-processes.ts's startWorkers, which waits for the ready line.
 import { config } from '@/lib/config';
-import { createDb } from '@/lib/db';
+import { createPool } from '@/lib/sql';
 import { createLogger } from '@/lib/log';
 import { createWorkerConnection } from '@/lib/valkey';
 import { startWorkers } from '@/workers/runtime/start-workers';
@@ -13,11 +13,11 @@ import { LIFTED_LIMITER } from '@/bench/harness/throughput';
 
 const settings = config();
 const log = createLogger('worker');
-const db = createDb(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
+const pool = createPool(settings.databaseUrl, { maxConnections: settings.databasePoolSize, applicationName: 'signup-worker' });
 const connection = createWorkerConnection(settings.valkey, log);
 const running = startWorkers({
   config: settings,
-  db,
+  pool,
   connection,
   log,
   limiters: Object.fromEntries(settings.workerQueues.map((queue) => [queue, LIFTED_LIMITER])),
@@ -27,7 +27,7 @@ log.info('worker started', { queues: settings.workerQueues.join(','), pid: proce
 async function shutdown(): Promise<void> {
   await running.close(settings.workerShutdownDeadlineMs);
   connection.disconnect();
-  await db.$disconnect();
+  await pool.end();
   process.exit(0);
 }
 process.once('SIGTERM', () => void shutdown());

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config, QueueName } from '@/lib/config';
-import { createDb, type Db } from '@/lib/db';
+import { createPool } from '@/lib/sql';
 import { closeQueueSet, createQueueSet, queuePrefix } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { createSignup } from '@/app/_signup/create-signup';
@@ -60,7 +60,7 @@ export async function drainOurs(base: Config, target: DrainTarget): Promise<Drai
   const prefix = `ours-${randomUUID().slice(0, 8)}`;
   const config: Config = { ...base, queuePrefix: prefix, workerQueues: [...target.served] };
   // The worker process's own pool, as in production: the producer's pool stays the web's.
-  const workerDb: Db = createDb(config.databaseUrl, { maxConnections: config.databasePoolSize });
+  const workerPool = createPool(config.databaseUrl, { maxConnections: config.databasePoolSize });
   const connection = createWorkerConnection(target.url);
   try {
     const { dispatched, enqueueMs } = await enqueueSignups({
@@ -78,7 +78,7 @@ export async function drainOurs(base: Config, target: DrainTarget): Promise<Drai
     const cpuAtStart = process.cpuUsage();
     const running = startWorkers({
       config,
-      db: workerDb,
+      pool: workerPool,
       connection,
       log: silentLog,
       limiters: Object.fromEntries(target.served.map((queue) => [queue, LIFTED_LIMITER])),
@@ -95,7 +95,7 @@ export async function drainOurs(base: Config, target: DrainTarget): Promise<Drai
     }
   } finally {
     connection.disconnect();
-    await workerDb.$disconnect();
+    await workerPool.end();
   }
 }
 
@@ -121,7 +121,7 @@ export async function enqueueSignups({
 }): Promise<{ dispatched: number; enqueueMs: number }> {
   const producer = createProducerConnection(url);
   const queues = createQueueSet(producer, prefix);
-  const db = createDb(databaseUrl, { maxConnections: SIGNUP_PARALLELISM });
+  const pool = createPool(databaseUrl, { maxConnections: SIGNUP_PARALLELISM });
   try {
     // The producer fails fast while disconnected (lib/valkey.ts): let it connect first.
     if (producer.status !== 'ready') await once(producer, 'ready');
@@ -135,7 +135,7 @@ export async function enqueueSignups({
       const outcome = await createSignup(
         { name: `Bench User ${index}`, email: `${prefix}-${batch}-${index}@example.test`, workspace: 'bench' },
         // Three days, as in production: the follow-up stays in PostgreSQL's outbox, not in Valkey.
-        { db, queues, followUpDelayMs: 3 * 24 * 60 * 60 * 1_000 },
+        { pool, queues, followUpDelayMs: 3 * 24 * 60 * 60 * 1_000 },
       );
       if (outcome.status === 'created' && outcome.dispatched) dispatched += 1;
     });
@@ -143,7 +143,7 @@ export async function enqueueSignups({
   } finally {
     await closeQueueSet(queues);
     producer.disconnect();
-    await db.$disconnect();
+    await pool.end();
   }
 }
 

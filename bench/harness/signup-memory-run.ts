@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueName } from '@/lib/config';
-import { createDb } from '@/lib/db';
+import { createPool } from '@/lib/sql';
 import { closeQueueSet, createQueueSet, QUEUE_NAMES } from '@/lib/queues';
 import { createProducerConnection, createWorkerConnection } from '@/lib/valkey';
 import { createSignup } from '@/app/_signup/create-signup';
@@ -48,13 +48,13 @@ export async function measureSignupMemory(stack: BenchStack, { signups, elapsedS
   const { config, probe, queues, valkeyUrl } = stack;
   const prefix = config.queuePrefix;
   const log = countingLog();
-  const workerDb = createDb(config.databaseUrl, { maxConnections: config.databasePoolSize });
-  stack.onClose(() => workerDb.$disconnect());
+  const workerPool = createPool(config.databaseUrl, { maxConnections: config.databasePoolSize });
+  stack.onClose(() => workerPool.end());
   const workerConnection = createWorkerConnection(valkeyUrl, log);
   stack.onClose(() => workerConnection.disconnect());
   const running = startWorkers({
     config,
-    db: workerDb,
+    pool: workerPool,
     connection: workerConnection,
     log,
     concurrency: CONCURRENCY,
@@ -80,7 +80,7 @@ export async function measureSignupMemory(stack: BenchStack, { signups, elapsedS
   await waitFor(() => relayConnection.status === 'ready', { what: 'Valkey connections' });
   const relayQueues = createQueueSet(relayConnection, prefix);
   stack.onClose(() => closeQueueSet(relayQueues));
-  const relay = startOutboxRelay({ db: workerDb, queues: relayQueues, log });
+  const relay = startOutboxRelay({ pool: workerPool, queues: relayQueues, log });
   stack.onClose(() => relay.stop());
   await Promise.all(running.workers.map((worker) => worker.waitUntilReady()));
   const idle = await memorySnapshot(probe);
@@ -100,7 +100,7 @@ export async function measureSignupMemory(stack: BenchStack, { signups, elapsedS
     while (outcomes.created - processed() >= MAX_LEAD) await sleep(20);
     const input = { name: `Bench User ${index}`, email: `bench-${runId}-${index}@example.test`, workspace: 'bench' };
     for (;;) {
-      const outcome = await createSignup(input, { db: stack.db, queues, followUpDelayMs: FOLLOW_UP_DELAY_MS });
+      const outcome = await createSignup(input, { pool: stack.pool, queues, followUpDelayMs: FOLLOW_UP_DELAY_MS });
       if (outcome.status === 'created') {
         outcomes.created += 1;
         if (!outcome.dispatched) outcomes.notDispatched += 1;
@@ -126,9 +126,9 @@ export async function measureSignupMemory(stack: BenchStack, { signups, elapsedS
 
   const final = await keyspaceSummary(probe, queues, prefix);
   const postgres = {
-    users: await workerDb.user.count(),
-    outboxRowsWaitingInPostgres: await workerDb.outboxMessage.count({ where: { dispatchedAt: null } }),
-    avatars: await workerDb.avatar.count(),
+    users: await stack.db.user.count(),
+    outboxRowsWaitingInPostgres: await stack.db.outboxMessage.count({ where: { dispatchedAt: null } }),
+    avatars: await stack.db.avatar.count(),
   };
   return {
     run: { signups, producers: PRODUCERS, maxLead: MAX_LEAD, concurrency: CONCURRENCY, limiter: LIFTED_LIMITER, producedS, wallTimeS },

@@ -70,7 +70,7 @@ async function measure(mode: Mode, size: (typeof SIZES)['full'], progress: (line
   try {
     const connection = createWorkerConnection(stack.valkeyUrl);
     stack.onClose(() => connection.disconnect());
-    const workers = startWorkers({ config: stack.config, db: stack.db, connection, log: quietLog });
+    const workers = startWorkers({ config: stack.config, pool: stack.pool, connection, log: quietLog });
     stack.onClose(() => workers.close(5_000));
     const { email } = patientQueues(stack);
 
@@ -104,7 +104,7 @@ function workspaceSlug(name: string): string {
 async function invite(stack: BenchStack, naiveQueue: Queue, mode: Mode, workspace: string, count: number): Promise<string[]> {
   const emails = Array.from({ length: count }, (_, index) => `member-${index}@${workspace}.test`);
   if (mode === 'with') {
-    const outcome = await inviteMembers({ workspace, emails }, { db: stack.db, queues: stack.queues });
+    const outcome = await inviteMembers({ workspace, emails }, { pool: stack.pool, queues: stack.queues });
     // Nothing relays the outbox here: an undispatched row would never be sent.
     if (outcome.status !== 'invited' || !outcome.dispatched) throw new Error(`${workspace}'s invitations were not dispatched`);
     const rows = await stack.db.invitation.findMany({ where: { workspace }, select: { id: true, email: true } });
@@ -126,7 +126,7 @@ async function invite(stack: BenchStack, naiveQueue: Queue, mode: Mode, workspac
 }
 
 async function signUp(stack: BenchStack, workspace: string): Promise<string> {
-  const outcome = await createSignup(uniqueSignup({ workspace }), { db: stack.db, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
+  const outcome = await createSignup(uniqueSignup({ workspace }), { pool: stack.pool, queues: stack.queues, followUpDelayMs: stack.config.followUpDelayMs });
   if (outcome.status !== 'created' || !outcome.dispatched) throw new Error(`the signup in ${workspace} was not dispatched`);
   return outcome.userId;
 }

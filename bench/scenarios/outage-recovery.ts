@@ -110,7 +110,7 @@ async function measure(configuration: Configuration, size: (typeof SIZES)['full'
     const outageStartedAt = Date.now();
     const workers = startWorkers({
       config: stack.config,
-      db: stack.db,
+      pool: stack.pool,
       connection,
       log: quietLog,
       ...(configuration.backoff ? { backoff: { crm: configuration.backoff } } : {}),

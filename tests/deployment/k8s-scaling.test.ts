@@ -186,9 +186,10 @@ describe('infra/k8s', () => {
       const sandboxSource = readRepoFile('workers/jobs/avatar/generate-avatar.sandbox.ts');
       const sandboxPool = Number(/maxConnections: (\d+)/.exec(sandboxSource)?.[1]);
       expect(sandboxPool).toBeGreaterThan(0);
-      // The web's pool is lib/db.ts's db(): it must be sized by the DATABASE_POOL_SIZE counted below.
-      const webClient = /export function db\(\)[^]*?\n\}/.exec(readRepoFile('lib/db.ts'))?.[0] ?? '';
-      expect(webClient, "lib/db.ts's db()").toMatch(/maxConnections: [\w.]*\bdatabasePoolSize\b/);
+      // The web's pool is lib/db.ts's pool(), which Prisma shares: it must be sized by the
+      // DATABASE_POOL_SIZE counted below.
+      const webClient = /export function pool\(\)[^]*?\n\}/.exec(readRepoFile('lib/db.ts'))?.[0] ?? '';
+      expect(webClient, "lib/db.ts's pool()").toMatch(/maxConnections: [\w.]*\bdatabasePoolSize\b/);
       const surge = (entry: Workload, pods: number) => {
         const value = entry.spec?.strategy?.rollingUpdate?.maxSurge ?? '25%';
         return typeof value === 'number' ? value : Math.ceil((pods * Number.parseInt(value, 10)) / 100);

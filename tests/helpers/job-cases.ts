@@ -21,7 +21,7 @@ export interface JobCase {
 
 async function newUserId(stack: TestStack): Promise<string> {
   const outcome = await createSignup(uniqueSignup(), {
-    db: stack.db,
+    pool: stack.pool,
     queues: stack.queues,
     followUpDelayMs: stack.config.followUpDelayMs,
   });

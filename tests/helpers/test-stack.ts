@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config, type QueueName } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
+import { createPool, type Pool } from '@/lib/sql';
 import type { Logger } from '@/lib/log';
 import type { Dispatch } from '@/lib/outbox';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
@@ -13,6 +14,9 @@ import { createSignup } from '@/app/_signup/create-signup';
 
 export interface TestStack {
   config: Config;
+  /** The test's PostgreSQL connections: what the app's hot paths and the workers take. */
+  pool: Pool;
+  /** Prisma over the same pool, for reading what happened. */
   db: Db;
   queues: QueueSet;
   /** The queues with the contracts' job options: what the outbox dispatches to. */
@@ -53,7 +57,8 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     ...('VALKEY_URL' in overrides ? { VALKEY_CLUSTER_NODES: '' } : {}),
     ...overrides,
   });
-  const db = createDb(config.databaseUrl, { maxConnections: 5 });
+  const pool = createPool(config.databaseUrl, { maxConnections: 5 });
+  const db = createDb(pool);
   const producer = createProducerConnection(config.valkey);
   await waitFor(async () => producer.status === 'ready', { what: 'Valkey connection' });
   const queues = createQueueSet(producer, config.queuePrefix);
@@ -62,6 +67,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
 
   return {
     config,
+    pool,
     db,
     queues,
     dispatch: { queues, jobOptions },
@@ -69,7 +75,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     mocks,
     mocksUrl,
     async signUp() {
-      const outcome = await createSignup(uniqueSignup(), { db, queues, followUpDelayMs: config.followUpDelayMs });
+      const outcome = await createSignup(uniqueSignup(), { pool, queues, followUpDelayMs: config.followUpDelayMs });
       if (outcome.status !== 'created' || !outcome.dispatched) throw new Error(`signup was not dispatched: ${outcome.status}`);
       return outcome.userId;
     },
@@ -95,6 +101,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
       producer.disconnect();
       for (const connection of workerConnections) connection.disconnect();
       await db.$disconnect();
+      await pool.end();
       await mocks.close();
     },
   };

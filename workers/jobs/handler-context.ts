@@ -1,12 +1,13 @@
 // What a handler receives besides its payload: the database, the provider endpoints and the job's
 // cancellation signal. Handlers take this instead of a BullMQ Job, so the synchronous baseline
 // (POST /api/signups/sync) runs exactly the same code inline.
-import type { Db } from '@/lib/db';
 import type { Config } from '@/lib/config';
+import type { Pool } from '@/lib/sql';
 import { createMailer, type Mailer } from '@/workers/providers/smtp-mailer';
 
 export interface HandlerContext {
-  db: Db;
+  /** PostgreSQL, in plain SQL (lib/sql.ts): a job's reads and its record are one statement each. */
+  pool: Pool;
   mailer: Mailer;
   /** Base URL of the HTTP providers (CRM, storage, analytics). */
   providerBaseUrl: string;
@@ -26,12 +27,9 @@ export type HandlerOutcome =
   | { status: 'skipped'; reason: string };
 
 /** The context for a process: one database client and one SMTP pool, shared by all its jobs. */
-export function createHandlerContext(
-  settings: Pick<Config, 'appUrl' | 'providers'>,
-  db: Db,
-): HandlerContext {
+export function createHandlerContext(settings: Pick<Config, 'appUrl' | 'providers'>, pool: Pool): HandlerContext {
   return {
-    db,
+    pool,
     mailer: createMailer({ ...settings.providers.smtp, timeoutMs: settings.providers.timeoutMs }),
     providerBaseUrl: settings.providers.httpBaseUrl,
     providerTimeoutMs: settings.providers.timeoutMs,

@@ -4,7 +4,7 @@
 // against the queues, so it keeps the coupled path's flaw on purpose: the first provider failure
 // ends the run, and what was left is never done.
 import type { Config } from '@/lib/config';
-import type { Db } from '@/lib/db';
+import type { Pool } from '@/lib/sql';
 import { createHandlerContext } from '@/workers/jobs/handler-context';
 import { SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 import { JOB_HANDLERS } from '@/workers/jobs/job-handlers';
@@ -23,8 +23,8 @@ export interface SyncBaseline {
 }
 
 /** One handler context (database client, SMTP pool) for the process, as a worker has. */
-export function createSyncBaseline(settings: Pick<Config, 'appUrl' | 'providers'>, db: Db): SyncBaseline {
-  const ctx = createHandlerContext(settings, db);
+export function createSyncBaseline(settings: Pick<Config, 'appUrl' | 'providers'>, pool: Pool): SyncBaseline {
+  const ctx = createHandlerContext(settings, pool);
   return {
     async runSignupJobs(userId) {
       const completed: string[] = [];

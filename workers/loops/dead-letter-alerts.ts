@@ -12,9 +12,9 @@
 //
 // Without ALERT_WEBHOOK_URL each group is logged once at warn level and the rows are still marked
 // alerted: an alert with nowhere to go is logged, not retried forever.
-import type { Db } from '@/lib/db';
 import { errorSummary, type Logger } from '@/lib/log';
 import { startPollLoop, type PollLoop } from '@/lib/poll-loop';
+import { execute, query, sql, transaction, type Pool } from '@/lib/sql';
 import { callProvider } from '@/workers/providers/http-provider';
 import { RateLimitedProviderError } from '@/workers/providers/provider-errors';
 
@@ -32,7 +32,7 @@ const MAX_BACKOFF_WINDOWS = 4;
 const TRANSACTION_MARGIN_MS = 10_000;
 
 export interface DeadLetterAlertDeps {
-  db: Db;
+  pool: Pool;
   log: Logger;
   /** Where alerts are POSTed; undefined logs them instead. */
   webhookUrl: string | undefined;
@@ -60,7 +60,7 @@ export interface QueueAlert {
 }
 
 interface ClaimedRow {
-  id: bigint;
+  id: string;
   queue: string;
   job_name: string;
   last_error: string;
@@ -74,18 +74,19 @@ interface ClaimedRow {
  * then stay unalerted.
  */
 export async function sendPendingAlerts(
-  { db, log, webhookUrl, providerTimeoutMs, signal }: DeadLetterAlertDeps,
+  { pool, log, webhookUrl, providerTimeoutMs, signal }: DeadLetterAlertDeps,
   { batchLimit = MAX_CLAIM }: { batchLimit?: number } = {},
 ): Promise<{ alerted: number; posted: boolean }> {
-  return db.$transaction(
-    async (tx) => {
-      const rows = await tx.$queryRaw<ClaimedRow[]>`
+  return transaction(
+    pool,
+    async (client) => {
+      const rows = await query<ClaimedRow>(client, sql`
         SELECT id, queue, job_name, left(last_error, ${SAMPLE_ERROR_CHARS}) AS last_error, created_at, failed_at
           FROM dead_letters
          WHERE alerted_at IS NULL
          ORDER BY id
          LIMIT ${batchLimit}
-           FOR UPDATE SKIP LOCKED`;
+           FOR UPDATE SKIP LOCKED`);
       const alert = buildAlert(rows);
       if (!alert) return { alerted: 0, posted: false };
 
@@ -115,10 +116,10 @@ export async function sendPendingAlerts(
       }
 
       const ids = rows.map((row) => row.id.toString());
-      await tx.$executeRaw`UPDATE dead_letters SET alerted_at = now() WHERE id = ANY(${ids}::bigint[])`;
+      await execute(client, sql`UPDATE dead_letters SET alerted_at = now() WHERE id = ANY(${ids}::bigint[])`);
       return { alerted: rows.length, posted };
     },
-    { timeout: providerTimeoutMs + TRANSACTION_MARGIN_MS },
+    { deadlineMs: providerTimeoutMs + TRANSACTION_MARGIN_MS },
   );
 }
 

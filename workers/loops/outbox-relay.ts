@@ -3,12 +3,12 @@
 // several relays share the table without claiming the same row, and deterministic job ids make a
 // repeated dispatch harmless. While Valkey stays down it backs off, so an outage is not met with a
 // storm of reconnects (lib/poll-loop.ts).
-import type { Db } from '@/lib/db';
 import { errorSummary, type Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import { relayPendingBatch } from '@/lib/outbox';
 import { startPollLoop, type PollLoop } from '@/lib/poll-loop';
 import type { QueueSet } from '@/lib/queues';
+import type { Pool } from '@/lib/sql';
 import { jobOptions } from '@/workers/jobs/job-contracts';
 
 export interface OutboxRelayOptions {
@@ -23,14 +23,14 @@ export interface OutboxRelayOptions {
 }
 
 export function startOutboxRelay(
-  { db, queues, log }: { db: Db; queues: QueueSet; log: Logger },
+  { pool, queues, log }: { pool: Pool; queues: QueueSet; log: Logger },
   { batchSize = 200, minAgeMs = 2_000, idleMs = 1_000, maxBackoffMs = 10_000 }: OutboxRelayOptions = {},
 ): PollLoop {
   return startPollLoop({
     idleMs,
     maxBackoffMs,
     async pass() {
-      const result = await relayPendingBatch(db, { queues, jobOptions }, { batchSize, minAgeMs });
+      const result = await relayPendingBatch(pool, { queues, jobOptions }, { batchSize, minAgeMs });
       if (result.error) throw result.error;
       if (result.dispatched > 0) log.info('outbox rows dispatched', { count: result.dispatched });
       // A full batch means more are waiting: go again at once.

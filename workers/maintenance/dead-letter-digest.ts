@@ -9,8 +9,8 @@
 // is sent when nothing waits (logged at info); without ALERT_WEBHOOK_URL the digest is logged at
 // warn instead. Retries: the scheduler's job template (maintenance-queue.ts), since the next
 // digest is a day away.
-import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import { query, sql, type Queryable } from '@/lib/sql';
 import { callProvider } from '@/workers/providers/http-provider';
 
 export interface DeadLetterDigest {
@@ -28,7 +28,7 @@ export interface QueueDigest {
 }
 
 export interface DeadLetterDigestDeps {
-  db: Db;
+  pool: Queryable;
   log: Logger;
   /** Where the digest is POSTed; undefined logs it instead. */
   webhookUrl: string | undefined;
@@ -60,11 +60,11 @@ interface QueueRow {
 }
 
 export async function sendDeadLetterDigest(
-  { db, log, webhookUrl, providerTimeoutMs, signal }: DeadLetterDigestDeps,
+  { pool, log, webhookUrl, providerTimeoutMs, signal }: DeadLetterDigestDeps,
   { now = new Date(), queues }: DeadLetterDigestOptions = {},
 ): Promise<DeadLetterDigestResult> {
   const date = now.toISOString().slice(0, 10);
-  const digest = await buildDigest(db, date, queues);
+  const digest = await buildDigest(pool, date, queues);
   if (digest.total === 0) {
     log.info('no unresolved dead letters; no digest sent', { date });
     return { date, total: 0, posted: false };
@@ -95,16 +95,16 @@ export async function sendDeadLetterDigest(
   return { date, total: digest.total, posted: true };
 }
 
-async function buildDigest(db: Db, date: string, queues: readonly string[] | undefined): Promise<DeadLetterDigest> {
+async function buildDigest(pool: Queryable, date: string, queues: readonly string[] | undefined): Promise<DeadLetterDigest> {
   // A null array means every queue; one grouped scan, since unresolved letters are few by design.
   const only = queues === undefined ? null : [...queues];
-  const rows = await db.$queryRaw<QueueRow[]>`
+  const rows = await query<QueueRow>(pool, sql`
     SELECT queue, count(*)::int AS count, min(failed_at) AS oldest_failed_at
       FROM dead_letters
      WHERE resolution IS NULL
        AND (${only}::text[] IS NULL OR queue = ANY(${only}::text[]))
      GROUP BY queue
-     ORDER BY queue`;
+     ORDER BY queue`);
   const unresolved = rows.map((row) => ({
     queue: row.queue,
     count: row.count,

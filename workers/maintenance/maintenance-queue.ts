@@ -12,9 +12,9 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobSchedulerTemplateOptions } from 'bullmq';
 import type { Valkey } from '@/lib/valkey';
 import type { Config } from '@/lib/config';
-import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import type { QueueSet } from '@/lib/queues';
+import type { Pool } from '@/lib/sql';
 import { isConnectionError } from '@/lib/valkey';
 import { closeWithGrace, sleep } from '@/lib/deadline';
 import { sendDeadLetterDigest, type DeadLetterDigestResult } from '@/workers/maintenance/dead-letter-digest';
@@ -81,7 +81,7 @@ export type MaintenanceResult = ReconcileResult | DeadLetterDigestResult | Reten
 
 export interface MaintenanceDeps {
   config: Config;
-  db: Db;
+  pool: Pool;
   connection: Valkey;
   /** The job queues, where the reconciler puts jobs back and the sweep cleans. */
   queues: QueueSet;
@@ -117,7 +117,7 @@ function template(name: TaskName, opts: JobSchedulerTemplateOptions = {}) {
 }
 
 export function startMaintenance(
-  { config, db, connection, queues, log }: MaintenanceDeps,
+  { config, pool, connection, queues, log }: MaintenanceDeps,
   overrides: Partial<MaintenanceSettings> = {},
 ): { close(): Promise<void> } {
   const reconcileEveryMs = overrides.reconcileEveryMs ?? config.reconcileEveryMs;
@@ -140,17 +140,17 @@ export function startMaintenance(
     [MAINTENANCE_TASKS.reconcile]: async () =>
       // A run left over from before the reconciler was turned off must not run a pass either.
       settings.reconcileEveryMs > 0
-        ? reconcileOnce(db, queues, { ...settings.reconcile, log })
+        ? reconcileOnce(pool, queues, { ...settings.reconcile, log })
         : { skipped: 'the reconciler is off (RECONCILE_EVERY_MS=0)' },
     [MAINTENANCE_TASKS.digest]: (signal) =>
       sendDeadLetterDigest({
-        db,
+        pool,
         log,
         webhookUrl: config.alerts.webhookUrl,
         providerTimeoutMs: config.providers.timeoutMs,
         signal,
       }),
-    [MAINTENANCE_TASKS.sweep]: () => sweepRetention({ db, queues, log }, settings.sweep),
+    [MAINTENANCE_TASKS.sweep]: () => sweepRetention({ pool, queues, log }, settings.sweep),
   };
 
   // One task at a time per process: each is a background chore against the same database, and

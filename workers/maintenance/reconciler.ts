@@ -26,13 +26,12 @@
 // letter is how a person decides a job must not run.
 import type { Job, Queue } from 'bullmq';
 import { QUEUE_NAMES } from '@/lib/config';
-import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
-import { Prisma } from '@/lib/generated/prisma/client';
 import { effectExistsSql } from '@/lib/job-effects';
 import { enqueueRows, fromSql, type OutboxRow, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
+import { join, query, raw, sql, type Pool, type Queryable } from '@/lib/sql';
 import { ALL_JOBS, jobOptions } from '@/workers/jobs/job-contracts';
 import { writeDeadLetter } from '@/workers/runtime/dead-letter-recorder';
 
@@ -86,21 +85,21 @@ const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * hide newer losses behind it.
  */
 export async function reconcileOnce(
-  db: Db,
+  pool: Pool,
   queues: QueueSet,
   { graceMs, lookbackMs, batchSize, log }: ReconcileOptions,
 ): Promise<ReconcileResult> {
   const result: ReconcileResult = { checked: 0, reenqueued: 0, deadLettersWritten: 0 };
   let afterId = 0n;
   for (;;) {
-    const rows = await candidates(db, { graceMs, lookbackMs, batchSize, afterId });
-    const page = await accountFor(db, queues, rows.flatMap(toOutboxRow));
+    const rows = await candidates(pool, { graceMs, lookbackMs, batchSize, afterId });
+    const page = await accountFor(pool, queues, rows.flatMap(toOutboxRow));
     result.checked += rows.length;
     result.reenqueued += page.reenqueued;
     result.deadLettersWritten += page.deadLettersWritten;
     const last = rows.at(-1);
     if (rows.length < batchSize || !last) break;
-    afterId = last.id;
+    afterId = BigInt(last.id);
   }
   if (result.reenqueued > 0 || result.deadLettersWritten > 0) {
     metrics().reconcilerRepairs.inc({ kind: 'reenqueued' }, result.reenqueued);
@@ -116,12 +115,12 @@ export async function reconcileOnce(
  * the relay.
  */
 function candidates(
-  db: Db,
+  pool: Pool,
   { graceMs, lookbackMs, batchSize, afterId }: Omit<ReconcileOptions, 'log'> & { afterId: bigint },
 ): Promise<CandidateRow[]> {
   const lookbackSecs = lookbackMs / 1_000;
   const graceSecs = graceMs / 1_000;
-  return db.$queryRaw<CandidateRow[]>`
+  return query<CandidateRow>(pool, sql`
     WITH recent AS (
       SELECT o.id, o.queue, o.job_name, o.job_id, o.payload, o.tenant, o.available_at,
              CASE WHEN o.payload->>'userId' ~* ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id,
@@ -133,7 +132,7 @@ function candidates(
          AND o.dispatched_at >= now() - make_interval(secs => ${lookbackSecs}::float8)
          AND o.created_at >= now() - make_interval(secs => ${lookbackSecs}::float8)
          AND o.created_at <= now() - make_interval(secs => ${graceSecs}::float8)
-         AND o.id > ${afterId}
+         AND o.id > ${afterId.toString()}::bigint
     )
     SELECT r.id, r.queue, r.job_name, r.job_id, r.payload, r.tenant, r.available_at
       FROM recent r
@@ -145,23 +144,23 @@ function candidates(
               WHERE d.job_id = r.job_id AND (d.resolution IS NULL OR d.resolution = 'discarded'))
        AND ${effectMissing}
      ORDER BY r.id
-     LIMIT ${batchSize}`;
+     LIMIT ${batchSize}`);
 }
 
 /**
  * True for a row whose job's effect row does not exist, by each contract's effect declaration
  * (lib/job-effects.ts). A job no contract knows is left alone: this pass cannot tell it done.
  */
-const effectMissing = Prisma.sql`CASE r.job_name ${Prisma.join(
+const effectMissing = sql`CASE r.job_name ${join(
   ALL_JOBS.map(
     (contract) =>
-      Prisma.sql`WHEN ${contract.name} THEN NOT ${effectExistsSql(contract.effect, { jobId: Prisma.sql`r.job_id`, payload: Prisma.sql`r.payload` })}`,
+      sql`WHEN ${contract.name} THEN NOT ${effectExistsSql(contract.effect, { jobId: raw('r.job_id'), payload: raw('r.payload') })}`,
   ),
   ' ',
 )} ELSE false END`;
 
 async function accountFor(
-  db: Db,
+  pool: Queryable,
   queues: QueueSet,
   rows: OutboxRow[],
 ): Promise<{ reenqueued: number; deadLettersWritten: number }> {
@@ -179,7 +178,7 @@ async function accountFor(
   if (lost.length > 0) await enqueueRows({ queues, jobOptions }, lost);
   let deadLettersWritten = 0;
   for (const { row, job } of failed) {
-    if (await writeMissingDeadLetter(db, queues[row.queue], row.jobId, job)) deadLettersWritten += 1;
+    if (await writeMissingDeadLetter(pool, queues[row.queue], row.jobId, job)) deadLettersWritten += 1;
   }
   return { reenqueued: lost.length, deadLettersWritten };
 }
@@ -188,11 +187,11 @@ async function accountFor(
  * A failed job whose dead letters were all replayed may still be this very failure, if the replay
  * has not yet removed it: writing it again would add nothing, so it is not counted.
  */
-async function writeMissingDeadLetter(db: Db, queue: Queue, jobId: string, job: Job): Promise<boolean> {
+async function writeMissingDeadLetter(pool: Queryable, queue: Queue, jobId: string, job: Job): Promise<boolean> {
   const failedAt = new Date(job.finishedOn ?? Date.now());
-  const known = await db.deadLetter.findFirst({ where: { jobId, failedAt }, select: { id: true } });
+  const [known] = await query(pool, sql`SELECT 1 FROM dead_letters WHERE job_id = ${jobId} AND failed_at = ${failedAt}`);
   if (known) return false;
-  await writeDeadLetter(db, queue, job);
+  await writeDeadLetter(pool, queue, job);
   return true;
 }
 

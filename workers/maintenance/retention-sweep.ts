@@ -11,8 +11,8 @@
 // Both halves work in bounded batches, so no single Lua script or SQL statement holds Valkey or the
 // table for long, and loop until nothing is left. Deleting what is gone deletes nothing, so a run
 // that is retried or overlaps another changes nothing. No retries: the next hourly run catches up.
-import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
+import { execute, sql, type Queryable } from '@/lib/sql';
 import { QUEUE_NAMES, type QueueName, type QueueSet } from '@/lib/queues';
 import { RETENTION } from '@/workers/jobs/define-job';
 import { RECONCILE_DEFAULTS } from '@/workers/maintenance/reconciler';
@@ -57,23 +57,21 @@ export function retentionSweepDefaults(): RetentionSweepOptions {
     // take a few milliseconds, short enough that no producer or worker notices.
     cleanBatchSize: 1_000,
     dispatchedRowMaxAgeMs: DISPATCHED_ROW_MAX_AGE_MS,
-    // One statement stays far inside the pool's 5 s statement_timeout (lib/db.ts) and holds its row
+    // One statement stays far inside the pool's 5 s statement_timeout (lib/sql.ts) and holds its row
     // locks briefly, and the (dispatched_at, id) index finds the rows without scanning the table.
     deleteBatchSize: 5_000,
   };
 }
 
-/** Only raw statements reach the database, so a caller may pass a transaction instead. */
-type SweepDb = Pick<Db, '$executeRaw'>;
 
 export async function sweepRetention(
-  { db, queues, log }: { db: SweepDb; queues: QueueSet; log?: Logger },
+  { pool, queues, log }: { pool: Queryable; queues: QueueSet; log?: Logger },
   overrides: Partial<RetentionSweepOptions> = {},
 ): Promise<RetentionSweepResult> {
   const options = { ...retentionSweepDefaults(), ...overrides };
   const completedJobsRemoved = Object.fromEntries(QUEUE_NAMES.map((name) => [name, 0])) as Record<QueueName, number>;
   for (const name of QUEUE_NAMES) completedJobsRemoved[name] = await cleanCompleted(queues, name, options);
-  const outboxRowsDeleted = await deleteDispatchedRows(db, options);
+  const outboxRowsDeleted = await deleteDispatchedRows(pool, options);
   const result = { completedJobsRemoved, outboxRowsDeleted };
   log?.info('retention sweep done', {
     outboxRowsDeleted,
@@ -96,21 +94,21 @@ async function cleanCompleted(
 }
 
 async function deleteDispatchedRows(
-  db: SweepDb,
+  pool: Queryable,
   { dispatchedRowMaxAgeMs, deleteBatchSize }: RetentionSweepOptions,
 ): Promise<number> {
   const maxAgeSecs = dispatchedRowMaxAgeMs / 1_000;
   let deleted = 0;
   for (;;) {
     // `dispatched_at < …` is never true for NULL: an undispatched row cannot match, whatever its age.
-    const count = await db.$executeRaw`
+    const count = await execute(pool, sql`
       DELETE FROM outbox_messages
        WHERE id IN (
          SELECT id
            FROM outbox_messages
           WHERE dispatched_at IS NOT NULL
             AND dispatched_at < now() - make_interval(secs => ${maxAgeSecs}::float8)
-          LIMIT ${deleteBatchSize})`;
+          LIMIT ${deleteBatchSize})`);
     deleted += count;
     if (count < deleteBatchSize) return deleted;
   }

@@ -6,10 +6,9 @@
 // If this process dies between BullMQ failing the job and the insert, the job stays in BullMQ's
 // failed set and the reconciler writes the missing dead letter on its next pass.
 import type { Job, Queue, Worker } from 'bullmq';
-import type { Db } from '@/lib/db';
-import { Prisma } from '@/lib/generated/prisma/client';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
+import { execute, sql, type Queryable } from '@/lib/sql';
 
 export interface AttemptError {
   attempt: number;
@@ -17,10 +16,10 @@ export interface AttemptError {
   at: string;
 }
 
-export function recordFailuresOf(worker: Worker, queue: Queue, { db, log }: { db: Db; log: Logger }): void {
+export function recordFailuresOf(worker: Worker, queue: Queue, { pool, log }: { pool: Queryable; log: Logger }): void {
   worker.on('failed', (job, error) => {
     if (!job) return;
-    void recordFailure(job, error, { db, queue }).catch((cause: unknown) =>
+    void recordFailure(job, error, { pool, queue }).catch((cause: unknown) =>
       log.error('could not record a failed attempt', {
         queue: queue.name,
         id: job.id,
@@ -30,39 +29,29 @@ export function recordFailuresOf(worker: Worker, queue: Queue, { db, log }: { db
   });
 }
 
-async function recordFailure(job: Job, error: Error, { db, queue }: { db: Db; queue: Queue }): Promise<void> {
+async function recordFailure(job: Job, error: Error, { pool, queue }: { pool: Queryable; queue: Queue }): Promise<void> {
   // BullMQ's own time for a final failure, so the dead letter's times agree with the job's.
   const at = new Date(job.finishedOn ?? Date.now()).toISOString();
   const entry: AttemptError = { attempt: job.attemptsMade, error: error.message, at };
   await job.log(JSON.stringify(entry));
   // finishedOn is set only when BullMQ failed the job for good; a retry leaves it unset.
   if (!job.finishedOn) return;
-  await writeDeadLetter(db, queue, job);
+  await writeDeadLetter(pool, queue, job);
 }
 
 /** Idempotent: one row per (job id, final failure time), however often it is called. */
-export async function writeDeadLetter(db: Db, queue: Queue, job: Job): Promise<void> {
+export async function writeDeadLetter(pool: Queryable, queue: Queue, job: Job): Promise<void> {
   const attempts = await attemptErrors(queue, job.id as string);
   const failedAt = new Date(job.finishedOn ?? Date.now());
   const lastError = job.failedReason || attempts.at(-1)?.error || 'unknown error';
-  const { count } = await db.deadLetter.createMany({
-    data: [
-      {
-        queue: queue.name,
-        jobName: job.name,
-        jobId: job.id as string,
-        payload: job.data as Prisma.InputJsonValue,
-        options: jsonSafe(job.opts),
-        attemptsMade: job.attemptsMade,
-        attemptErrors: attempts as unknown as Prisma.InputJsonValue,
-        lastError,
-        stackTrace: job.stacktrace?.at(-1) ?? null,
-        firstFailedAt: attempts[0] ? new Date(attempts[0].at) : failedAt,
-        failedAt,
-      },
-    ],
-    skipDuplicates: true,
-  });
+  const firstFailedAt = attempts[0] ? new Date(attempts[0].at) : failedAt;
+  const count = await execute(pool, sql`
+    INSERT INTO dead_letters (queue, job_name, job_id, payload, options, attempts_made, attempt_errors, last_error,
+                              stack_trace, first_failed_at, failed_at)
+    VALUES (${queue.name}, ${job.name}, ${job.id as string}, ${JSON.stringify(job.data ?? {})}::jsonb,
+            ${JSON.stringify(job.opts ?? {})}::jsonb, ${job.attemptsMade}, ${JSON.stringify(attempts)}::jsonb, ${lastError},
+            ${job.stacktrace?.at(-1) ?? null}, ${firstFailedAt}, ${failedAt})
+    ON CONFLICT (job_id, failed_at) DO NOTHING`);
   // Counted when inserted, so a repeated call (the reconciler after the recorder) counts once.
   if (count > 0) metrics().deadLetters.inc({ queue: queue.name, job: job.name }, count);
 }
@@ -79,8 +68,4 @@ async function attemptErrors(queue: Queue, jobId: string): Promise<AttemptError[
       return [];
     }
   });
-}
-
-function jsonSafe(value: unknown): Prisma.InputJsonValue {
-  return JSON.parse(JSON.stringify(value ?? {})) as Prisma.InputJsonValue;
 }

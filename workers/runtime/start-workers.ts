@@ -9,10 +9,10 @@
 import { MetricsTime, Queue, Worker, type Processor } from 'bullmq';
 import type { Valkey } from '@/lib/valkey';
 import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
-import type { Db } from '@/lib/db';
 import type { Logger } from '@/lib/log';
 import { observeAttempt } from '@/lib/metrics';
 import { queuePrefix } from '@/lib/queues';
+import type { Pool } from '@/lib/sql';
 import { queueTelemetry } from '@/lib/tracing';
 import { isConnectionError } from '@/lib/valkey';
 import { closeWithGrace } from '@/lib/deadline';
@@ -62,7 +62,7 @@ export interface RunningWorkers {
 
 export function startWorkers({
   config,
-  db,
+  pool,
   connection,
   log,
   concurrency = {},
@@ -70,7 +70,7 @@ export function startWorkers({
   backoff = {},
 }: {
   config: Config;
-  db: Db;
+  pool: Pool;
   connection: Valkey;
   log: Logger;
   concurrency?: Partial<Record<QueueName, number>>;
@@ -82,7 +82,7 @@ export function startWorkers({
    */
   backoff?: Partial<Record<QueueName, (attemptsMade: number) => number>>;
 }): RunningWorkers {
-  const context = createHandlerContext(config, db);
+  const context = createHandlerContext(config, pool);
   const queues: Queue[] = [];
 
   const telemetry = queueTelemetry();
@@ -133,7 +133,7 @@ export function startWorkers({
     worker.on('error', (error) => {
       if (!isConnectionError(error)) log.error('worker error', { queue: name, error: error.message });
     });
-    recordFailuresOf(worker, queue, { db, log });
+    recordFailuresOf(worker, queue, { pool, log });
     return worker;
   });
 

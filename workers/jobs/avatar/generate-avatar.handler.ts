@@ -6,24 +6,20 @@
 // Idempotency: avatars.user_id is unique; the upload carries Idempotency-Key
 //   `generate-avatar-<userId>` and the rendering is deterministic, so a resend stores nothing new.
 // Retries: upload failures retry with exponential backoff; other 4xx are permanent.
+import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { recordEffect } from '@/workers/jobs/record-effect';
 import { generateAvatar, type GenerateAvatarPayload } from '@/workers/jobs/avatar/generate-avatar.contract';
 import { renderAvatarPng } from '@/workers/jobs/avatar/render-avatar';
 import { callProvider } from '@/workers/providers/http-provider';
 import { PermanentProviderError } from '@/workers/providers/provider-errors';
 
-export async function generateAvatarHandler(
-  payload: GenerateAvatarPayload,
-  ctx: HandlerContext,
-): Promise<HandlerOutcome> {
+export async function generateAvatarHandler(payload: GenerateAvatarPayload, ctx: HandlerContext): Promise<HandlerOutcome> {
   const { userId } = payload;
-  if (await ctx.db.avatar.findUnique({ where: { userId }, select: { id: true } })) {
-    return { status: 'already-done' };
-  }
-  if (!(await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true } }))) {
-    return { status: 'skipped', reason: 'user deleted' };
-  }
+  const { done, user } = await effectAndUser(ctx, generateAvatar, payload, userId);
+  if (done) return { status: 'already-done' };
+  if (!user) return { status: 'skipped', reason: 'user deleted' };
 
   const png = await renderAvatarPng(userId);
   const stored = await callProvider<{ url?: unknown }>({
@@ -41,5 +37,5 @@ export async function generateAvatarHandler(
     throw new PermanentProviderError('storage', 'answered without a valid url');
   }
 
-  return recordEffect(() => ctx.db.avatar.create({ data: { userId, url } }), { url });
+  return recordEffect(ctx.pool, sql`INSERT INTO avatars (user_id, url) VALUES (${userId}::uuid, ${url}) ON CONFLICT DO NOTHING`, { url });
 }

@@ -4,7 +4,7 @@
 // parent handed down (lib/config.ts childProcessEnv).
 import { Queue, type SandboxedJob } from 'bullmq';
 import { config } from '@/lib/config';
-import { createDb } from '@/lib/db';
+import { createPool } from '@/lib/sql';
 import { createLogger } from '@/lib/log';
 import { queuePrefix } from '@/lib/queues';
 import { createWorkerConnection } from '@/lib/valkey';
@@ -32,7 +32,7 @@ function childRuntime() {
     queue.on('error', () => undefined);
     child = {
       // One small pool per child: it runs one job at a time.
-      context: createHandlerContext(settings, createDb(settings.databaseUrl, { maxConnections: 2 })),
+      context: createHandlerContext(settings, createPool(settings.databaseUrl, { maxConnections: 2, applicationName: 'signup-avatar-sandbox' })),
       controls: {
         rateLimit: (ms) => queue.rateLimit(ms),
         breaker: settings.circuitBreakers ? providerBreaker('avatar', settings, connection, log) : undefined,

@@ -5,21 +5,18 @@
 //   `sync-crm-contact-<userId>`, so a resend after a crash between call and record gets the same
 //   contact back instead of creating a second one.
 // Retries: 5xx/timeouts retry with exponential backoff; other 4xx are permanent.
+import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { recordEffect } from '@/workers/jobs/record-effect';
 import { syncCrmContact, type SyncCrmContactPayload } from '@/workers/jobs/crm/sync-crm-contact.contract';
 import { callProvider } from '@/workers/providers/http-provider';
 import { PermanentProviderError } from '@/workers/providers/provider-errors';
 
-export async function syncCrmContactHandler(
-  payload: SyncCrmContactPayload,
-  ctx: HandlerContext,
-): Promise<HandlerOutcome> {
+export async function syncCrmContactHandler(payload: SyncCrmContactPayload, ctx: HandlerContext): Promise<HandlerOutcome> {
   const { userId } = payload;
-  if (await ctx.db.crmContact.findUnique({ where: { userId }, select: { id: true } })) {
-    return { status: 'already-done' };
-  }
-  const user = await ctx.db.user.findUnique({ where: { id: userId } });
+  const { done, user } = await effectAndUser(ctx, syncCrmContact, payload, userId);
+  if (done) return { status: 'already-done' };
   if (!user) return { status: 'skipped', reason: 'user deleted' };
 
   const contact = await callProvider<{ id?: unknown }>({
@@ -27,7 +24,7 @@ export async function syncCrmContactHandler(
     method: 'POST',
     url: `${ctx.providerBaseUrl}/crm/contacts`,
     idempotencyKey: syncCrmContact.jobId(payload),
-    body: { externalId: user.id, email: user.email, name: user.name, workspace: user.workspace ?? undefined },
+    body: { externalId: userId, email: user.email, name: user.name, workspace: user.workspace ?? undefined },
     timeoutMs: ctx.providerTimeoutMs,
     signal: ctx.signal,
   });
@@ -37,5 +34,9 @@ export async function syncCrmContactHandler(
     throw new PermanentProviderError('crm', 'answered without a contact id');
   }
 
-  return recordEffect(() => ctx.db.crmContact.create({ data: { userId, crmContactId } }), { crmContactId });
+  return recordEffect(
+    ctx.pool,
+    sql`INSERT INTO crm_contacts (user_id, crm_contact_id) VALUES (${userId}::uuid, ${crmContactId}) ON CONFLICT DO NOTHING`,
+    { crmContactId },
+  );
 }

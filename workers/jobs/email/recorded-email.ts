@@ -1,8 +1,9 @@
 // The shape every email job but the welcome email shares: one email per job, recorded in
-// sent_emails under the job's id. Read-and-validate first (already sent? still wanted?), then send
-// with a Message-ID derived from the job id, so an SMTP server recognises a resend after a crash
-// between send and record, then record the effect under its unique key.
+// sent_emails under the job's id. The handler has read and validated (already sent? still
+// wanted?); this sends with a Message-ID derived from the job id, so an SMTP server recognises a
+// resend after a crash between send and record, then records the effect under its unique key.
 import type { SendMailOptions } from 'nodemailer';
+import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { recordEffect } from '@/workers/jobs/record-effect';
 import { sendMail } from '@/workers/providers/smtp-mailer';
@@ -18,33 +19,18 @@ export interface RecordedEmail {
   kind: 'invitation' | 'verification-resend' | 'getting-started';
   userId?: string;
   invitationId?: string;
-  /**
-   * Reads what the email needs and decides whether it is still wanted: the message to send, or
-   * why not (the user deleted their account, the address is already verified).
-   */
-  compose(): Promise<Pick<SendMailOptions, 'to' | 'subject' | 'text' | 'html'> | { skip: string }>;
+  message: Pick<SendMailOptions, 'to' | 'subject' | 'text' | 'html'>;
 }
 
 export async function sendRecordedEmail(ctx: HandlerContext, email: RecordedEmail): Promise<HandlerOutcome> {
-  if (await ctx.db.sentEmail.findUnique({ where: { jobId: email.jobId }, select: { id: true } })) {
-    return { status: 'already-done' };
-  }
-  const message = await email.compose();
-  if ('skip' in message) return { status: 'skipped', reason: message.skip };
-
   const messageId = messageIdFor(email.jobId);
-  await sendMail(ctx.mailer, { from: FROM, messageId, ...message }, ctx.signal);
+  await sendMail(ctx.mailer, { from: FROM, messageId, ...email.message }, ctx.signal);
   return recordEffect(
-    () =>
-      ctx.db.sentEmail.create({
-        data: {
-          jobId: email.jobId,
-          kind: email.kind,
-          messageId,
-          userId: email.userId ?? null,
-          invitationId: email.invitationId ?? null,
-        },
-      }),
+    ctx.pool,
+    sql`
+      INSERT INTO sent_emails (job_id, kind, message_id, user_id, invitation_id)
+      VALUES (${email.jobId}, ${email.kind}, ${messageId}, ${email.userId ?? null}::uuid, ${email.invitationId ?? null}::uuid)
+      ON CONFLICT DO NOTHING`,
     { messageId },
   );
 }

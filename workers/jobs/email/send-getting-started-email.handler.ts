@@ -7,6 +7,7 @@
 // Retries: the email queue's policy; a 5xx SMTP reply is permanent. A deleted account is skipped,
 //   which also covers a deletion that raced the job's removal.
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { escapeHtml, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
 import {
   sendGettingStartedEmail,
@@ -18,20 +19,20 @@ export async function sendGettingStartedEmailHandler(
   ctx: HandlerContext,
 ): Promise<HandlerOutcome> {
   const { userId } = payload;
+  const { done, user } = await effectAndUser(ctx, sendGettingStartedEmail, payload, userId);
+  if (done) return { status: 'already-done' };
+  if (!user) return { status: 'skipped', reason: 'user deleted' };
+
+  const home = `${ctx.appUrl}/welcome/${user.statusToken}`;
   return sendRecordedEmail(ctx, {
     jobId: sendGettingStartedEmail.jobId(payload),
     kind: 'getting-started',
     userId,
-    async compose() {
-      const user = await ctx.db.user.findUnique({ where: { id: userId } });
-      if (!user) return { skip: 'user deleted' };
-      const home = `${ctx.appUrl}/welcome/${user.statusToken}`;
-      return {
-        to: user.email,
-        subject: 'Getting started',
-        text: `Hi ${user.name},\n\nA few days in: here is where to find your account and what happened to your signup:\n${home}\n`,
-        html: `<p>Hi ${escapeHtml(user.name)},</p><p>A few days in: <a href="${home}">here is your account</a> and what happened to your signup.</p>`,
-      };
+    message: {
+      to: user.email,
+      subject: 'Getting started',
+      text: `Hi ${user.name},\n\nA few days in: here is where to find your account and what happened to your signup:\n${home}\n`,
+      html: `<p>Hi ${escapeHtml(user.name)},</p><p>A few days in: <a href="${home}">here is your account</a> and what happened to your signup.</p>`,
     },
   });
 }

@@ -7,6 +7,7 @@
 // Retries: the email queue's policy; a 5xx SMTP reply is permanent. Skipped once the address is
 //   verified or the account deleted.
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { escapeHtml, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
 import {
   sendVerificationEmail,
@@ -18,21 +19,21 @@ export async function sendVerificationEmailHandler(
   ctx: HandlerContext,
 ): Promise<HandlerOutcome> {
   const { userId } = payload;
+  const { done, user } = await effectAndUser(ctx, sendVerificationEmail, payload, userId);
+  if (done) return { status: 'already-done' };
+  if (!user) return { status: 'skipped', reason: 'user deleted' };
+  if (user.emailVerified) return { status: 'skipped', reason: 'address already verified' };
+
+  const verifyUrl = `${ctx.appUrl}/verify/${user.verifyToken}`;
   return sendRecordedEmail(ctx, {
     jobId: sendVerificationEmail.jobId(payload),
     kind: 'verification-resend',
     userId,
-    async compose() {
-      const user = await ctx.db.user.findUnique({ where: { id: userId } });
-      if (!user) return { skip: 'user deleted' };
-      if (user.emailVerifiedAt) return { skip: 'address already verified' };
-      const verifyUrl = `${ctx.appUrl}/verify/${user.verifyToken}`;
-      return {
-        to: user.email,
-        subject: 'Confirm your email',
-        text: `Hi ${user.name},\n\nHere is the link to confirm your email address, as you asked:\n${verifyUrl}\n`,
-        html: `<p>Hi ${escapeHtml(user.name)},</p><p>Here is the link to <a href="${verifyUrl}">confirm your email address</a>, as you asked.</p>`,
-      };
+    message: {
+      to: user.email,
+      subject: 'Confirm your email',
+      text: `Hi ${user.name},\n\nHere is the link to confirm your email address, as you asked:\n${verifyUrl}\n`,
+      html: `<p>Hi ${escapeHtml(user.name)},</p><p>Here is the link to <a href="${verifyUrl}">confirm your email address</a>, as you asked.</p>`,
     },
   });
 }

@@ -5,9 +5,11 @@
 //   SMTP server (and the mock) can recognise a resend after a crash between send and record.
 // Retries: transient SMTP failures retry with exponential backoff (see the contract); a 5xx reply
 //   is permanent.
+import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { recordEffect } from '@/workers/jobs/record-effect';
-import type { SendWelcomeEmailPayload } from '@/workers/jobs/email/send-welcome-email.contract';
+import { sendWelcomeEmail, type SendWelcomeEmailPayload } from '@/workers/jobs/email/send-welcome-email.contract';
 import { sendMail } from '@/workers/providers/smtp-mailer';
 import { escapeHtml, FROM } from '@/workers/jobs/email/recorded-email';
 
@@ -15,14 +17,10 @@ export function welcomeMessageId(userId: string): string {
   return `<send-welcome-email.${userId}@signup.example>`;
 }
 
-export async function sendWelcomeEmailHandler(
-  { userId }: SendWelcomeEmailPayload,
-  ctx: HandlerContext,
-): Promise<HandlerOutcome> {
-  if (await ctx.db.welcomeEmail.findUnique({ where: { userId }, select: { id: true } })) {
-    return { status: 'already-done' };
-  }
-  const user = await ctx.db.user.findUnique({ where: { id: userId } });
+export async function sendWelcomeEmailHandler(payload: SendWelcomeEmailPayload, ctx: HandlerContext): Promise<HandlerOutcome> {
+  const { userId } = payload;
+  const { done, user } = await effectAndUser(ctx, sendWelcomeEmail, payload, userId);
+  if (done) return { status: 'already-done' };
   if (!user) return { status: 'skipped', reason: 'user deleted' };
 
   const messageId = welcomeMessageId(userId);
@@ -36,5 +34,9 @@ export async function sendWelcomeEmailHandler(
     html: `<p>Hi ${escapeHtml(user.name)},</p><p>Thanks for signing up. <a href="${verifyUrl}">Confirm your email address</a>.</p>`,
   }, ctx.signal);
 
-  return recordEffect(() => ctx.db.welcomeEmail.create({ data: { userId, messageId } }), { messageId });
+  return recordEffect(
+    ctx.pool,
+    sql`INSERT INTO welcome_emails (user_id, message_id) VALUES (${userId}::uuid, ${messageId}) ON CONFLICT DO NOTHING`,
+    { messageId },
+  );
 }
