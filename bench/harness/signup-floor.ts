@@ -9,7 +9,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { config } from '@/lib/config';
-import { closeQueueSet, createQueueSet } from '@/lib/queues';
+import { Queue } from 'bullmq';
+import { QUEUE_NAMES, queuePrefix, type QueueName } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
 import { jobOptions, sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
 
@@ -24,7 +25,10 @@ const warmUp = argument('--warm-up', 50);
 const settings = config();
 const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 10 });
 const connection = createProducerConnection(settings.valkey);
-const queues = createQueueSet(connection, settings.queuePrefix);
+// Plain Queues: no telemetry, no listeners, nothing the floor does not need.
+const queues = Object.fromEntries(
+  QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: queuePrefix(settings.queuePrefix, name) })]),
+) as Record<QueueName, Queue>;
 await Promise.all(Object.values(queues).map((queue) => queue.waitUntilReady()));
 
 const FOLLOW_UP_DELAY_MS = 60_000;
@@ -94,6 +98,6 @@ const cpuMs = (used.user + used.system) / 1_000;
 console.log(
   JSON.stringify({ signups: count, cpuMs, cpuMsPerSignup: cpuMs / count, seconds: (performance.now() - wallStarted) / 1_000 }),
 );
-await closeQueueSet(queues);
+await Promise.all(Object.values(queues).map((queue) => queue.close()));
 connection.disconnect();
 await pool.end();

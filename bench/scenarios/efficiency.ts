@@ -15,7 +15,7 @@
 //
 // Memory over five minutes is the memory scenario's.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,7 +50,8 @@ const TARGET_SUSTAIN_RATIO = 3;
 const JUDGED_QUEUES: readonly QueueName[] = ['email', 'crm', 'analytics'];
 /** The production concurrency of the judged queues, for the no-op workers' like-for-like drain. */
 const NO_OP_CONCURRENCY = 20;
-const PROFILE_DIR = join('bench', '.work', 'profiles');
+/** Absolute: Next's standalone server changes into its own folder before it writes the profile. */
+const PROFILE_DIR = resolve('bench', '.work', 'profiles');
 
 const SIZES = {
   full: {
