@@ -207,7 +207,7 @@ function healthDeps(db: QueueHealthDeps['db'], connection: Valkey, prefix: strin
     db,
     queues: createQueueSet(connection, prefix),
     breakers: Object.fromEntries(
-      QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, settings, connection, quietLog)] as const),
+      QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, settings, connection, quietLog).shared] as const),
     ) as Record<QueueName, CircuitBreaker>,
   };
 }

@@ -3,7 +3,8 @@
 -- or both open the breaker.
 --
 -- ARGV: operation, now, windowMs, minimumRequests, failureRatio, openMs, probeLeaseMs,
--- halfOpenRetryMs, ttlMs, probe (1 or 0), buckets.
+-- halfOpenRetryMs, ttlMs, probe (1 or 0), buckets, and for 'report' the ordinary calls that
+-- answered and that failed since the caller's last report.
 -- Returns: from, to, allowed, probe, retryInMs, calls, failures, openedAt (-1: none), opens, closes.
 local key = KEYS[1]
 local op = ARGV[1]
@@ -17,6 +18,8 @@ local halfOpenRetryMs = tonumber(ARGV[8])
 local ttlMs = tonumber(ARGV[9])
 local probe = ARGV[10] == '1'
 local buckets = tonumber(ARGV[11])
+local reportedSuccesses = tonumber(ARGV[12] or '0')
+local reportedFailures = tonumber(ARGV[13] or '0')
 
 local currentBucket = math.floor(now / (windowMs / buckets))
 local oldestBucket = currentBucket - buckets + 1
@@ -76,17 +79,21 @@ local function close()
   written = true
 end
 
-local function count(failed)
+local function count(called, failed)
   if #staleFields > 0 then redis.call('HDEL', key, unpack(staleFields)) end
   staleFields = {}
   local bucket = string.format('%d', currentBucket)
-  redis.call('HINCRBY', key, 'calls:' .. bucket, 1)
-  calls = calls + 1
-  if failed then
-    redis.call('HINCRBY', key, 'failures:' .. bucket, 1)
-    failures = failures + 1
+  redis.call('HINCRBY', key, 'calls:' .. bucket, called)
+  calls = calls + called
+  if failed > 0 then
+    redis.call('HINCRBY', key, 'failures:' .. bucket, failed)
+    failures = failures + failed
   end
   written = true
+end
+
+local function openIfFailing()
+  if calls >= minimumRequests and failures / calls >= failureRatio then open() end
 end
 
 if op == 'snapshot' then
@@ -118,14 +125,20 @@ elseif op == 'success' then
   if probe and state == 'half-open' then
     close()
   elseif state == 'closed' then
-    count(false)
+    count(1, 0)
   end
 elseif op == 'failure' then
   if probe and state == 'half-open' then
     open()
   elseif state == 'closed' then
-    count(true)
-    if calls >= minimumRequests and failures / calls >= failureRatio then open() end
+    count(1, 1)
+    openIfFailing()
+  end
+-- Many ordinary results at once, from a process that gathers them between reports.
+elseif op == 'report' then
+  if state == 'closed' and reportedSuccesses + reportedFailures > 0 then
+    count(reportedSuccesses + reportedFailures, reportedFailures)
+    openIfFailing()
   end
 end
 

@@ -262,4 +262,21 @@ describe('circuit breaker', () => {
       expect(await breaker({ redis: processB }).acquire(T0 + 1)).toMatchObject({ allowed: false, state: 'open' });
     });
   });
+
+  describe('a report of many results at once', () => {
+    it('counts them like as many single results, and opens when they tip the window', async () => {
+      const target = breaker();
+      expect(await target.report({ successes: 5, failures: 4 }, T0)).toMatchObject({ state: 'closed', callsInWindow: 9, failuresInWindow: 4 });
+      expect(await target.report({ successes: 0, failures: 1 }, T0)).toMatchObject({ state: 'open' });
+    });
+
+    it('counts nothing while open: results of calls that started before it opened say nothing about now', async () => {
+      const { target } = await openedBreaker();
+      expect(await target.report({ successes: 20, failures: 0 }, T0 + 1)).toMatchObject({ state: 'open', callsInWindow: 0 });
+    });
+
+    it('stays closed at a failure ratio under the threshold however large the batch', async () => {
+      expect(await breaker().report({ successes: 600, failures: 400 }, T0)).toMatchObject({ state: 'closed', callsInWindow: 1_000 });
+    });
+  });
 });

@@ -87,7 +87,7 @@ const HALF_OPEN_RETRY_MS = 1_000;
 /** An abandoned breaker (provider renamed, test prefix) disappears after a day without writes. */
 const BREAKER_TTL_MS = 24 * 60 * 60 * 1_000;
 
-type Operation = 'acquire' | 'success' | 'failure' | 'snapshot';
+type Operation = 'acquire' | 'success' | 'failure' | 'report' | 'snapshot';
 
 // The script lives in its own file so it reads and diffs as Lua; ARGV and the reply are described at
 // its top. It is read from the app's root, the working directory of every process (npm scripts run
@@ -145,12 +145,20 @@ export class CircuitBreaker {
     await this.run('failure', now, ticket.probe);
   }
 
+  /**
+   * Many ordinary (non-probe) results at once, as one process gathered them: counted while closed,
+   * and the breaker opens if they tip the window. Returns the state after, for the caller's view.
+   */
+  async report({ successes, failures }: { successes: number; failures: number }, now = Date.now()): Promise<BreakerSnapshot> {
+    return (await this.run('report', now, false, [successes, failures])).snapshot;
+  }
+
   /** The state as callers would see it now, without changing it. */
   async snapshot(now = Date.now()): Promise<BreakerSnapshot> {
     return (await this.run('snapshot', now, false)).snapshot;
   }
 
-  private async run(operation: Operation, now: number, probe: boolean): Promise<ScriptResult> {
+  private async run(operation: Operation, now: number, probe: boolean, extra: number[] = []): Promise<ScriptResult> {
     const { windowMs, minimumRequests, failureRatio, openMs, probeLeaseMs } = this.settings;
     const args = [
       operation,
@@ -164,6 +172,7 @@ export class CircuitBreaker {
       BREAKER_TTL_MS,
       probe ? 1 : 0,
       WINDOW_BUCKETS,
+      ...extra,
     ];
     const result = this.parse(await this.evaluate(args));
     if (result.from !== result.to) this.onTransition?.(result.from, result.to, result.snapshot);

@@ -30,7 +30,7 @@ let faultDeps: ProviderFaultDeps;
 beforeAll(async () => {
   stack = await startTestStack();
   const breakers = Object.fromEntries(
-    QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, stack.config, stack.producer, quietLog)] as const),
+    QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, stack.config, stack.producer, quietLog).shared] as const),
   ) as Record<QueueName, CircuitBreaker>;
   deps = { db: stack.db, queues: stack.queues, breakers, admin: stack.config.admin, log: quietLog };
   faultDeps = { admin: stack.config.admin, mocksUrl: stack.mocksUrl };

@@ -355,7 +355,7 @@ describe('in a worker process', () => {
       const breaker = providerBreaker('crm', { ...stack.config, queuePrefix: keyPrefix }, stack.producer, quietLog);
       const opened = { provider: 'crm', from: 'closed', to: 'open' };
       const before = await valueOf('signup_breaker_transitions_total', opened);
-      for (let call = 0; call < breaker.settings.minimumRequests; call += 1) await breaker.recordFailure({ probe: false });
+      for (let call = 0; call < breaker.shared.settings.minimumRequests; call += 1) await breaker.recordFailure({ probe: false });
       expect(await valueOf('signup_breaker_transitions_total', opened)).toBe(before + 1);
 
       const target = createMetrics();

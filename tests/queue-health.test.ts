@@ -46,7 +46,7 @@ async function freshStack(overrides: Record<string, string> = {}): Promise<TestS
 }
 
 function breakersFor(config: Config, connection: Valkey): QueueHealthDeps['breakers'] {
-  const entries = QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, config, connection, quietLog)] as const);
+  const entries = QUEUE_NAMES.map((queue) => [queue, providerBreaker(queue, config, connection, quietLog).shared] as const);
   return Object.fromEntries(entries) as Record<QueueName, CircuitBreaker>;
 }
 

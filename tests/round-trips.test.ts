@@ -20,8 +20,10 @@ type Budget = { sql: { statements: number; roundTrips: number }; valkey: { comma
 // in one round trip; then the rows marked dispatched. Valkey: one add per queue, written together.
 const SIGNUP_BUDGET: Budget = { sql: { statements: 5, roundTrips: 2 }, valkey: { commands: 4, roundTrips: 1 } };
 // PostgreSQL: read and validate (is the effect there, and what the call needs) in one statement,
-// and the effect recorded in another. Valkey: the breaker asked before the call and told after it.
-const JOB: Budget = { sql: { statements: 2, roundTrips: 2 }, valkey: { commands: 2, roundTrips: 2 } };
+// and the effect recorded in another. Valkey: nothing while the breaker is closed; this process's
+// view of it answers from memory and reports its successes a few times a second, not per job
+// (workers/resilience/batched-breaker.ts).
+const JOB: Budget = { sql: { statements: 2, roundTrips: 2 }, valkey: { commands: 0, roundTrips: 0 } };
 const JOB_BUDGET: Record<string, Budget> = {
   'send-welcome-email': JOB,
   'sync-crm-contact': JOB,
@@ -93,6 +95,7 @@ describe.each(ALL_JOBS.map((contract) => [contract.name, contract] as const))('o
     const calls = async () => (await stack.inspect(contract.provider)).reduce((sum, entry) => sum + entry.deliveries + entry.failures, 0);
     const callsBefore = await calls();
     const { result, trips } = await countRoundTrips(() => run(payload));
+    await breaker.close();
     expect(result.status).toBe('applied');
     expect(await calls()).toBe(callsBefore + 1);
     expectWithin(trips, budget);

@@ -19,6 +19,7 @@ import { closeWithGrace } from '@/lib/deadline';
 import { recordFailuresOf } from '@/workers/runtime/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/jobs/handler-context';
 import { processJob } from '@/workers/runtime/process-job';
+import type { BatchedBreaker } from '@/workers/resilience/batched-breaker';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { QUEUE_LIMITERS, type QueueLimiter } from '@/lib/queues';
 import { backoffDelayMs, RETRY_POLICIES } from '@/workers/resilience/retry-policy';
@@ -84,6 +85,7 @@ export function startWorkers({
 }): RunningWorkers {
   const context = createHandlerContext(config, pool);
   const queues: Queue[] = [];
+  const breakers: BatchedBreaker[] = [];
 
   const telemetry = queueTelemetry();
   const workers = config.workerQueues.map((name) => {
@@ -92,6 +94,7 @@ export function startWorkers({
     queue.on('error', () => undefined);
     queues.push(queue);
     const breaker = config.circuitBreakers ? providerBreaker(name, config, connection, log) : undefined;
+    if (breaker) breakers.push(breaker);
     const runtime = QUEUE_RUNTIME[name];
     const retryDelayMs = backoff[name] ?? ((attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]));
 
@@ -152,6 +155,8 @@ export function startWorkers({
       if (closed !== 'closed') {
         log.warn('shutdown deadline passed; abandoning running jobs to the stalled-job check', { deadlineMs });
       }
+      // The breakers' last gathered results, then the queues.
+      await closeWithGrace({ close: () => Promise.all(breakers.map((breaker) => breaker.close())) }, { graceMs: 1_000 });
       await closeWithGrace({ close: () => Promise.all(queues.map((queue) => queue.close())) }, { graceMs: 1_000 });
     },
   };
