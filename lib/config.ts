@@ -133,6 +133,8 @@ const envSchema = z
     // Connections per process (the arithmetic: docs/backpressure.md, "Database connections"):
     // handlers hold a connection only for their short queries, never across a provider call.
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+    // debug adds a line per signup and per job (lib/log.ts).
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -155,6 +157,7 @@ const envSchema = z
     followUpDelayMs: env.FOLLOW_UP_DELAY_MS,
     analyticsShedding: { depth: env.ANALYTICS_SHED_DEPTH, keepRatio: env.ANALYTICS_SHED_KEEP_RATIO },
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    logLevel: env.LOG_LEVEL,
     mocks: {
       host: env.MOCKS_HOST,
       httpPort: env.MOCKS_HTTP_PORT,

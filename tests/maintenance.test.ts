@@ -140,6 +140,7 @@ function recordingLog(): Logger & { lines: Array<{ level: string; message: strin
   const lines: Array<{ level: string; message: string }> = [];
   return {
     lines,
+    debug: (message) => lines.push({ level: 'debug', message }),
     info: (message) => lines.push({ level: 'info', message }),
     warn: (message) => lines.push({ level: 'warn', message }),
     error: (message) => lines.push({ level: 'error', message }),

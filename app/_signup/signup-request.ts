@@ -58,7 +58,7 @@ async function answerSignup(request: Request, deps: SignupDeps): Promise<Respons
   switch (outcome.status) {
     case 'created': {
       const statusUrl = statusPath(outcome.statusToken);
-      deps.log.info('signup created', { user: outcome.userId, dispatched: outcome.dispatched });
+      deps.log.debug('signup created', { user: outcome.userId, dispatched: outcome.dispatched });
       // Relative Location: req.url inside Next route handlers reports localhost.
       return Response.json({ id: outcome.userId, statusUrl }, { status: 201, headers: { location: statusUrl } });
     }

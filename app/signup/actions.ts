@@ -52,7 +52,7 @@ export async function submitSignup(_previous: SignupFormState, formData: FormDat
       });
       return { values, errors: {}, formError: 'We cannot take signups right now; please try again in a moment.' };
     case 'created':
-      runtime.log.info('signup created', { user: outcome.userId, dispatched: outcome.dispatched });
+      runtime.log.debug('signup created', { user: outcome.userId, dispatched: outcome.dispatched });
       // redirect() throws to unwind the action, so it stays outside any try/catch.
       redirect(statusPath(outcome.statusToken));
   }

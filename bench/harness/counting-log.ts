@@ -13,5 +13,5 @@ export function countingLog(): CountingLog {
     counts[key] = (counts[key] ?? 0) + 1;
     if (counts[key] === 1) console.log(key, JSON.stringify(fields ?? {}));
   };
-  return { counts, info: () => undefined, warn: note('warn'), error: note('error') };
+  return { counts, debug: () => undefined, info: () => undefined, warn: note('warn'), error: note('error') };
 }

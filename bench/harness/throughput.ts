@@ -13,7 +13,7 @@ export const ADD_BULK_CHUNK = 1_000;
 export const LIFTED_LIMITER: QueueLimiter = { max: 100_000, duration: 1_000 };
 
 /** Workers under measurement log nothing: 8,000 lines to the terminal would be measured too. */
-export const silentLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLog: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface QueueTally {
   /** Jobs expected to reach an end (completed, or failed with no retry left). */

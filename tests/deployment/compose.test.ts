@@ -172,7 +172,7 @@ describe('docker-compose.yml', () => {
     it('checks a worker’s health on a route its real metrics server answers without the token', async () => {
       const [cmd, node, flag, script = ''] = [service('workers').healthcheck?.test ?? []].flat();
       expect([cmd, node, flag]).toEqual(['CMD', 'node', '-e']);
-      const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+      const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
       const server = await startMetricsServer({ port: 0, token: dotEnv.METRICS_TOKEN, metrics: createMetrics(), log: quiet });
       if (!server) throw new Error('the worker metrics server did not start');
       const local = script.replace(`127.0.0.1:${healthcheckPort('workers')}/`, `127.0.0.1:${server.port}/`);

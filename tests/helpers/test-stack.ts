@@ -41,7 +41,7 @@ export interface InspectedEffect {
 }
 
 /** Tests assert on state, not on log lines; keep their output readable. */
-export const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const quietLog: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
   const mocks = await startMockProviders({ httpPort: 0, smtpPort: 0 });

@@ -120,7 +120,7 @@ export function startWorkers({
     });
     worker.on('completed', (job, outcome: { status?: string } | undefined) => {
       observeAttempt(name, job, 'completed');
-      log.info('job completed', { queue: name, job: job.name, id: job.id, outcome: outcome?.status });
+      log.debug('job completed', { queue: name, job: job.name, id: job.id, outcome: outcome?.status });
     });
     worker.on('failed', (job, error) => {
       if (job) observeAttempt(name, job, job.finishedOn ? 'failed' : 'retrying');

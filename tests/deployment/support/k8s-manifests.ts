@@ -264,7 +264,7 @@ export const probesOf = (container: Container) =>
 // --- the real worker metrics server --------------------------------------------------------------
 
 export const METRICS_TOKEN = 'k8s-manifests-test-token-0123456789';
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * A worker's metrics server on a free port, behind METRICS_TOKEN, with a registry of its own and
