@@ -15,6 +15,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { config } from '../lib/config';
 import { applyMigrations, createDatabaseIfMissing } from '../prisma/migrate';
@@ -63,22 +64,34 @@ if (!dev && !existsSync(STANDALONE_SERVER)) {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
+/**
+ * The niceness of the processes that can wait: the workers (and the avatar renders they fork) and the
+ * mock providers, which stand for servers that in production run elsewhere. On one machine the
+ * signup competes with them for CPU; at 10 the kernel gives the web about nine parts in ten of a
+ * contended core, so a burst of signups is answered at once and the queues absorb it, which is the
+ * point of moving the work out of the request. Idle cores are still theirs to use.
+ */
+const BACKGROUND_NICENESS = 10;
+
 interface ChildSpec {
   name: string;
   args: string[];
+  /** Lower priority than the web (BACKGROUND_NICENESS). */
+  background: boolean;
   /** Restarted when it exits on its own; otherwise its exit stops the stack. */
   restart: boolean;
   colour: string;
 }
 
 const SPECS: ChildSpec[] = [
-  { name: 'mocks', args: [...tsx, 'infra/mock-providers/main.ts'], restart: true, colour: '\x1b[35m' },
-  { name: 'workers', args: [...tsx, 'workers/main.ts'], restart: true, colour: '\x1b[36m' },
+  { name: 'mocks', args: [...tsx, 'infra/mock-providers/main.ts'], restart: true, background: true, colour: '\x1b[35m' },
+  { name: 'workers', args: [...tsx, 'workers/main.ts'], restart: true, background: true, colour: '\x1b[36m' },
   {
     name: 'web',
     // The standalone server takes its address from PORT and HOSTNAME (set in env below).
     args: dev ? [next, 'dev', '--port', String(settings.port), '--hostname', '0.0.0.0'] : [STANDALONE_SERVER],
     restart: false,
+    background: false,
     colour: '\x1b[33m',
   },
 ];
@@ -91,6 +104,8 @@ let stopping = false;
 
 function launch(spec: ChildSpec): void {
   const child = spawn(node, spec.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Before it forks anything: its children (the avatar sandboxes) inherit the niceness.
+  if (spec.background && child.pid !== undefined) setPriority(child.pid, BACKGROUND_NICENESS);
   const prefix = `${spec.colour}[${spec.name}]\x1b[0m `;
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${line}\n`));

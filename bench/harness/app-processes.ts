@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueName } from '@/lib/config';
@@ -19,6 +20,11 @@ export const LOG_DIR = join('bench', '.work', 'logs');
 const START_DEADLINE_MS = 60_000;
 /** Past the workers' own shutdown deadline (stack.config), what is still alive is killed. */
 const STOP_MARGIN_MS = 5_000;
+/**
+ * Worker processes run at this niceness, as `npm start` runs them (scripts/start-stack.ts): on a
+ * shared machine the web gets the CPU first and the queues absorb the rest.
+ */
+export const WORKER_NICENESS = 10;
 /** What workers/main.ts logs once its workers, relay and maintenance are running. */
 const WORKER_READY_LINE = '"msg":"worker started"';
 
@@ -92,6 +98,7 @@ export async function startWorkers(stack: BenchStack, options: WorkerProcessOpti
     // 0: no metrics server, so any number of worker processes can run side by side.
     WORKER_METRICS_PORT: '0',
   });
+  setPriority(started.process.pid, WORKER_NICENESS);
   await waitUntilReady(started, async () => readFileSync(started.process.logFile, 'utf8').includes(WORKER_READY_LINE));
   return started.process;
 }
