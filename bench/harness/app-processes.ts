@@ -12,7 +12,7 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueName } from '@/lib/config';
-import { freePort, type BenchStack } from '@/bench/harness/bench-stack';
+import { BACKGROUND_NICENESS, freePort, type BenchStack } from '@/bench/harness/bench-stack';
 
 export const STANDALONE_SERVER = join('.next', 'standalone', 'server.js');
 export const LOG_DIR = join('bench', '.work', 'logs');
@@ -20,11 +20,6 @@ export const LOG_DIR = join('bench', '.work', 'logs');
 const START_DEADLINE_MS = 60_000;
 /** Past the workers' own shutdown deadline (stack.config), what is still alive is killed. */
 const STOP_MARGIN_MS = 5_000;
-/**
- * Worker processes run at this niceness, as `npm start` runs them (scripts/start-stack.ts): on a
- * shared machine the web gets the CPU first and the queues absorb the rest.
- */
-export const WORKER_NICENESS = 10;
 /** What workers/main.ts logs once its workers, relay and maintenance are running. */
 const WORKER_READY_LINE = '"msg":"worker started"';
 
@@ -98,7 +93,7 @@ export async function startWorkers(stack: BenchStack, options: WorkerProcessOpti
     // 0: no metrics server, so any number of worker processes can run side by side.
     WORKER_METRICS_PORT: '0',
   });
-  setPriority(started.process.pid, WORKER_NICENESS);
+  setPriority(started.process.pid, BACKGROUND_NICENESS);
   await waitUntilReady(started, async () => readFileSync(started.process.logFile, 'utf8').includes(WORKER_READY_LINE));
   return started.process;
 }

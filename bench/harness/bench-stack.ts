@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -22,6 +22,13 @@ import { createTempDatabase } from '@/tests/helpers/db-temp-database';
 
 export type ServerBinary = 'valkey-server' | 'redis-server';
 
+/**
+ * Worker processes and mock providers run at this niceness, as `npm start` runs them
+ * (scripts/start-stack.ts): on a shared machine the web gets the CPU first and the queues absorb
+ * the rest.
+ */
+export const BACKGROUND_NICENESS = 10;
+
 export interface BenchStackOptions {
   /** Which server holds the queues; default valkey-server. */
   server?: ServerBinary;
@@ -31,6 +38,12 @@ export interface BenchStackOptions {
   env?: Record<string, string>;
   /** Told of every request a mock provider answers, with its outcome and moment (requests/s). */
   onProviderRequest?: ProviderRequestObserver;
+  /**
+   * The mock providers in a process of their own at the workers' lower priority, as `npm start`
+   * runs them, rather than in this one: for measurements where their CPU must not count as the
+   * load generator's, since the providers they stand for run on other machines.
+   */
+  mocksInOwnProcess?: boolean;
   /**
    * Runs once the server answers, before the rest of the stack starts or anything else connects
    * to it (the producers' queues write their meta keys at once): to read the empty server.
@@ -81,7 +94,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     cleanups.push(() => database.drop());
     await applyMigrations(database.url);
 
-    const mocks = await startMockProviders({ httpPort: 0, smtpPort: 0, onRequest: options.onProviderRequest });
+    if (options.mocksInOwnProcess && options.onProviderRequest) throw new Error('onProviderRequest needs the mocks in this process');
+    const mocks = options.mocksInOwnProcess
+      ? await startMocksProcess()
+      : await startMockProviders({ httpPort: 0, smtpPort: 0, onRequest: options.onProviderRequest });
     cleanups.push(() => mocks.close());
     const mocksUrl = `http://127.0.0.1:${mocks.httpPort}`;
     const setFault = async (provider: string, fault: Record<string, unknown>) => {
@@ -178,6 +194,32 @@ async function startServer(binary: ServerBinary): Promise<{ url: string; stop():
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `npm run mocks` as a child, niced as npm start runs it; resolves once it answers. */
+async function startMocksProcess(): Promise<{ httpPort: number; smtpPort: number; close(): Promise<void> }> {
+  const [httpPort, smtpPort] = [await freePort(), await freePort()];
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'infra/mock-providers/main.ts'], {
+    env: { ...childProcessEnv(processConfig()), MOCKS_HTTP_PORT: String(httpPort), MOCKS_SMTP_PORT: String(smtpPort), NODE_ENV: 'production' },
+    stdio: 'ignore',
+  });
+  if (child.pid === undefined) throw new Error('the mock providers could not be started');
+  setPriority(child.pid, BACKGROUND_NICENESS);
+  const close = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  };
+  for (let attempt = 0; ; attempt += 1) {
+    const answer = await fetch(`http://127.0.0.1:${httpPort}/__health`).catch(() => undefined);
+    if (answer?.ok) return { httpPort, smtpPort, close };
+    if (attempt > 300 || child.exitCode !== null) {
+      await close();
+      throw new Error('the mock providers did not start');
+    }
+    await sleep(100);
+  }
 }
 
 export async function freePort(): Promise<number> {

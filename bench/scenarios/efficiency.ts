@@ -115,7 +115,7 @@ async function steadyRun(size: Size, progress: (line: string) => void): Promise<
   rmSync(PROFILE_DIR, { recursive: true, force: true });
   const dirs = { web: join(PROFILE_DIR, 'web'), worker: join(PROFILE_DIR, 'worker') };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
-  const stack = await startBenchStack();
+  const stack = await startBenchStack({ mocksInOwnProcess: true });
   try {
     const [web, workers] = await Promise.all([
       startWeb(stack, { label: 'efficiency', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dirs.web}`] }),
@@ -184,7 +184,7 @@ async function floor(size: Size, progress: (line: string) => void): Promise<numb
 }
 
 async function sustainable(size: Size, progress: (line: string) => void): Promise<{ steps: Step[]; closedLoop: LoadResult }> {
-  const stack = await startBenchStack();
+  const stack = await startBenchStack({ mocksInOwnProcess: true });
   try {
     const [web] = await Promise.all([startWeb(stack, { label: 'efficiency-steps' }), startWorkers(stack, { label: 'efficiency-steps' })]);
     await openLoop({ url: web.url, path: '/api/signups', ratePerSecond: RATE, seconds: size.warmUp / RATE, body: signupBody });
