@@ -94,6 +94,11 @@ export function createMetrics() {
       labelNames: ['path'] as const,
       registers,
     }),
+    outboxMarksUnwritten: new Counter({
+      name: 'signup_outbox_marks_unwritten_total',
+      help: 'Outbox rows dispatched by the fast path whose dispatched mark could not be written; the relay sends them again under the same job ids',
+      registers,
+    }),
     analyticsEventsShed: new Counter({
       name: 'signup_analytics_events_shed_total',
       help: 'Signups saved without their analytics event because the analytics queue was over ANALYTICS_SHED_DEPTH',

@@ -36,6 +36,11 @@ export type JobOptionsLookup = (jobName: string) => JobsOptions;
 export interface Dispatch {
   queues: QueueSet;
   jobOptions: JobOptionsLookup;
+  /**
+   * Where the fast path's dispatched marks go: written behind the caller and together. Without
+   * it, dispatchNow writes the mark itself before it returns.
+   */
+  marks?: DispatchMarks;
 }
 
 /**
@@ -130,8 +135,53 @@ export async function dispatchNow(db: Queryable, dispatch: Dispatch, rows: Outbo
     metrics().outboxDispatchFailures.inc({ path: 'fast' });
     return false;
   }
-  await markDispatched(db, due);
+  if (dispatch.marks) dispatch.marks.add(due);
+  else await markDispatched(db, due);
   return true;
+}
+
+/** How long the fast path's marks gather before they are written, in one statement. */
+export const MARK_EVERY_MS = 100;
+
+/**
+ * The fast path's dispatched marks, written behind the answer and together. A mark is the relay's
+ * bookkeeping, not the signup's guarantee: by the time it is made the rows are committed and their
+ * jobs are in Valkey. So the producer does not wait for it, and every mark made within
+ * MARK_EVERY_MS shares one UPDATE: at 100 signups/s, ten statements a second instead of a hundred,
+ * and one round trip fewer in each request. A mark never written (the process died first, the
+ * database failed the UPDATE) leaves its rows pending; the relay takes them once they are older
+ * than its minimum age (seconds, against this tenth of a second) and adds them again under the
+ * same job ids, which adds nothing twice.
+ */
+export class DispatchMarks {
+  private pending: OutboxRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly everyMs = MARK_EVERY_MS,
+  ) {}
+
+  add(rows: readonly OutboxRow[]): void {
+    this.pending.push(...rows);
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), this.everyMs);
+    // Pending marks never keep a process alive; the relay stands behind them.
+    this.timer.unref();
+  }
+
+  /** Writes every pending mark now; what a clean shutdown calls. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.pending;
+    this.pending = [];
+    try {
+      await markDispatched(this.db, rows);
+    } catch {
+      metrics().outboxMarksUnwritten.inc(rows.length);
+    }
+  }
 }
 
 export async function markDispatched(db: Queryable, rows: OutboxRow[]): Promise<void> {

@@ -3,7 +3,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest, type SignupDeps } from '@/app/_signup/signup-request';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
-import { DISPATCH_HORIZON_MS, enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
+import { DISPATCH_HORIZON_MS, DispatchMarks, enqueueRows, relayPendingBatch, type OutboxRow } from '@/lib/outbox';
+import { metrics } from '@/lib/metrics';
+import { createPool } from '@/lib/sql';
 import { sendGettingStartedEmail } from '@/workers/jobs/job-contracts';
 import { closeQueueSet, createQueueSet, QUEUE_NAMES } from '@/lib/queues';
 import { createProducerConnection } from '@/lib/valkey';
@@ -32,14 +34,14 @@ afterEach(async () => {
   await waitFor(() => stack.producer.status === 'ready', { what: 'producer reconnect' });
 });
 
-async function signUp(): Promise<string> {
+async function signUp(signupDeps: SignupDeps = deps): Promise<string> {
   const response = await handleSignupRequest(
     new Request('http://app.test/api/signups', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(uniqueSignup()),
     }),
-    deps,
+    signupDeps,
   );
   expect(response.status).toBe(201);
   return ((await response.json()) as { id: string }).id;
@@ -111,6 +113,45 @@ describe('outbox', () => {
       const rows = await outboxRows(userId);
       expect(rows.every((row) => row.dispatchedAt === null && row.dispatchAttempts === 1)).toBe(true);
       expect(rows[0]?.lastError).toBeTruthy();
+    });
+  });
+
+  describe("the fast path's dispatched marks, written behind the answers", () => {
+    // Never on their own timer here: each test flushes when it wants the marks written.
+    const gathered = (db = stack.pool) => new DispatchMarks(db, 3_600_000);
+
+    it('are written for many signups at once, and the relay then leaves their rows alone', async () => {
+      // Earlier tests' pending rows first, so what the relay finds below is this test's alone.
+      await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 1_000, minAgeMs: 0 });
+      const marks = gathered();
+      const users = await Promise.all(Array.from({ length: 5 }, () => signUp({ ...deps, marks })));
+      const rowsOf = async () => (await Promise.all(users.map(outboxRows))).flat();
+      expect((await rowsOf()).every((row) => row.dispatchedAt === null)).toBe(true);
+
+      await marks.flush();
+      expect((await rowsOf()).every((row) => row.dispatchedAt !== null)).toBe(true);
+      const relayed = await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 1_000, minAgeMs: 0 });
+      expect(relayed.claimed).toBe(0);
+    });
+
+    it('that cannot be written leave their rows to the relay, which adds no job twice', async () => {
+      // A pool already ended: the UPDATE fails as it would with the database gone.
+      const ended = createPool(stack.config.databaseUrl, { maxConnections: 1 });
+      await ended.end();
+      const marks = gathered(ended);
+      const userId = await signUp({ ...deps, marks });
+      const jobsBefore = await totalJobs();
+      const unwritten = async () => (await metrics().outboxMarksUnwritten.get()).values[0]?.value ?? 0;
+      const before = await unwritten();
+
+      await marks.flush();
+      expect(await unwritten()).toBe(before + 5);
+      expect((await outboxRows(userId)).every((row) => row.dispatchedAt === null)).toBe(true);
+
+      const relayed = await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 1_000, minAgeMs: 0 });
+      expect(relayed.dispatched).toBe(5);
+      expect((await outboxRows(userId)).every((row) => row.dispatchedAt !== null)).toBe(true);
+      expect(await totalJobs()).toBe(jobsBefore);
     });
   });
 

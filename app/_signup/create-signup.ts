@@ -4,7 +4,7 @@
 // analytics event alone may be left out (analytics-shedding.ts); every other job is always written.
 import 'server-only';
 import { randomBytes } from 'node:crypto';
-import { dispatchNow, fromSql, outboxInsertSql, type OutboxSqlRow } from '@/lib/outbox';
+import { dispatchNow, fromSql, outboxInsertSql, type DispatchMarks, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { execute, isUniqueViolation, sql, transactionInOneTrip, type Pool, type Queryable, type Sql } from '@/lib/sql';
 import {
@@ -56,11 +56,13 @@ export interface SignupProducerDeps {
   followUpDelayMs: number;
   /** Drops the analytics event while its queue is overloaded; without one every event is kept. */
   shedder?: AnalyticsShedder;
+  /** Writes the dispatched marks behind the answer (lib/outbox.ts); without it, before. */
+  marks?: DispatchMarks;
 }
 
 export async function createSignup(
   input: SignupInput,
-  { pool, queues, followUpDelayMs, shedder }: SignupProducerDeps,
+  { pool, queues, followUpDelayMs, shedder, marks }: SignupProducerDeps,
 ): Promise<SignupOutcome> {
   const userId = crypto.randomUUID();
   const statusToken = newToken();
@@ -88,7 +90,7 @@ export async function createSignup(
 
   let dispatched = false;
   try {
-    dispatched = await dispatchNow(pool, { queues, jobOptions }, rows);
+    dispatched = await dispatchNow(pool, { queues, jobOptions, marks }, rows);
   } catch {
     // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
     // relay re-dispatches them under the same job ids, which adds nothing twice.

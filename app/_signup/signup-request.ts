@@ -7,6 +7,7 @@ import { readCappedText } from '@/lib/capped-body';
 import { inSpan } from '@/lib/tracing';
 import { errorSummary, type Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
+import type { DispatchMarks } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import type { Pool } from '@/lib/sql';
 import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
@@ -29,6 +30,8 @@ export interface SignupDeps {
   followUpDelayMs: number;
   /** Optional so callers without one (tests, scripts) keep every analytics event. */
   shedder?: AnalyticsShedder;
+  /** The process's batch of dispatched marks (lib/outbox.ts); without it each signup writes its own. */
+  marks?: DispatchMarks;
 }
 
 type Refusal = Response;

@@ -2,9 +2,9 @@
 // shared by every route, page and server action. The database pool; the fail-fast producer
 // connection with its queues; each queue's breaker, read for the health page; the signup rate
 // limiter and the analytics shedder (one per process, so the shedder's backlog reading is shared by
-// every signup); the synchronous baseline's handler context; and the settings the admin routes
-// need. Route files pass webRuntime() to a plain Request → Response function, which takes the
-// part it needs.
+// every signup); the outbox's batch of dispatched marks; the synchronous baseline's handler
+// context; and the settings the admin routes need. Route files pass webRuntime() to a plain
+// Request → Response function, which takes the part it needs.
 import 'server-only';
 import type { AdminCredentials } from '@/app/_admin/auth/admin-auth';
 import { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
@@ -13,6 +13,7 @@ import { CircuitBreaker } from '@/lib/circuit-breaker';
 import { config } from '@/lib/config';
 import { db, pool, type Db } from '@/lib/db';
 import { createLogger, type Logger } from '@/lib/log';
+import { DispatchMarks } from '@/lib/outbox';
 import { createQueueSet, QUEUE_NAMES, QUEUE_PROVIDERS, type QueueName, type QueueSet } from '@/lib/queues';
 import type { Pool } from '@/lib/sql';
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
@@ -33,6 +34,8 @@ export interface WebRuntime {
   syncBaseline: SyncBaseline;
   followUpDelayMs: number;
   shedder: AnalyticsShedder;
+  /** The signups' dispatched marks, written together behind the answers (lib/outbox.ts). */
+  marks: DispatchMarks;
   admin: AdminCredentials;
   replayPerSecond: number;
   /** The mock providers' HTTP base, for the admin's fault panel. */
@@ -67,6 +70,7 @@ export function webRuntime(): WebRuntime {
       syncBaseline: createSyncBaseline(settings, connections),
       followUpDelayMs: settings.followUpDelayMs,
       shedder: new AnalyticsShedder(queues.analytics, settings.analyticsShedding),
+      marks: new DispatchMarks(connections),
       admin: settings.admin,
       replayPerSecond: settings.replayPerSecond,
       mocksUrl: settings.providers.httpBaseUrl,
