@@ -33,9 +33,9 @@ export const controlRoutes: Route[] = [
   {
     method: 'GET',
     path: /^\/__inspect\/([^/]+)$/,
-    handle({ res, state }, [provider = '']) {
+    async handle({ res, state }, [provider = '']) {
       if (!isProviderName(provider)) throw new HttpError(404, `unknown provider "${provider}"`);
-      sendJson(res, 200, state.records.inspect(provider));
+      sendJson(res, 200, await state.records.inspect(provider));
     },
   },
   {

@@ -433,6 +433,20 @@ describe('smtp', () => {
     });
   });
 
+  it('reads a Message-ID folded over two lines, and none from the body', async () => {
+    const folded = mailer().sendMail({
+      envelope: { from: 'signup@example.com', to: ['ada@example.com'] },
+      raw: 'From: signup@example.com\r\nMessage-ID:\r\n <folded@signup.test>\r\nSubject: folded\r\n\r\nhello\r\n',
+    });
+    await expect(folded).resolves.toBeDefined();
+    expect((await inspect('smtp')).map((entry) => entry.key)).toEqual(['<folded@signup.test>']);
+    const inBody = mailer().sendMail({
+      envelope: { from: 'signup@example.com', to: ['ada@example.com'] },
+      raw: 'From: signup@example.com\r\nSubject: id in body\r\n\r\nMessage-ID: <body@signup.test>\r\n',
+    });
+    await expect(inBody).rejects.toMatchObject({ responseCode: 550 });
+  });
+
   it('refuses a message without Message-ID with 550', async () => {
     const sent = mailer().sendMail({
       envelope: { from: 'signup@example.com', to: ['ada@example.com'] },

@@ -7,8 +7,12 @@ import type { ProviderName } from '@/lib/providers';
 export type ProviderResponse = Readonly<Record<string, unknown>>;
 
 export interface AppliedEffect {
-  /** What /__inspect shows for the key: the first accepted request's body. */
+  /**
+   * What /__inspect shows for the key: the first accepted request's body, or how to read it when
+   * reading costs CPU that only someone looking should pay for (a mail, parsed on inspection).
+   */
   body: unknown;
+  readBody?: () => Promise<unknown>;
   response: ProviderResponse;
 }
 
@@ -32,7 +36,7 @@ export interface ProviderRecords {
   recordFailure(provider: ProviderName, key: string): void;
   /** Counts an accepted request, calling `apply` only the first time the key is accepted. */
   recordDelivery(provider: ProviderName, key: string, apply: () => AppliedEffect): Delivery;
-  inspect(provider: ProviderName): InspectEntry[];
+  inspect(provider: ProviderName): Promise<InspectEntry[]>;
   reset(): void;
 }
 
@@ -77,14 +81,16 @@ export function createProviderRecords(now: () => Date = () => new Date()): Provi
       return { response: record.applied.response, replayed: false };
     },
     inspect(provider) {
-      return [...(byProvider.get(provider)?.values() ?? [])].map((record) => ({
-        key: record.key,
-        deliveries: record.deliveries,
-        failures: record.failures,
-        firstAt: record.firstAt.toISOString(),
-        lastAt: record.lastAt.toISOString(),
-        body: record.applied?.body ?? null,
-      }));
+      return Promise.all(
+        [...(byProvider.get(provider)?.values() ?? [])].map(async (record) => ({
+          key: record.key,
+          deliveries: record.deliveries,
+          failures: record.failures,
+          firstAt: record.firstAt.toISOString(),
+          lastAt: record.lastAt.toISOString(),
+          body: (record.applied?.readBody ? await record.applied.readBody() : record.applied?.body) ?? null,
+        })),
+      );
     },
     reset() {
       byProvider.clear();
