@@ -25,7 +25,7 @@ const MOCKS = layers({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.next/', 'lib/generated/', 'test-results/', 'playwright-report/', 'next-env.d.ts'] },
+  { ignores: ['node_modules/', '.next/', 'lib/generated/', 'test-results/', 'playwright-report/', 'next-env.d.ts', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -3,12 +3,14 @@
 // native schema engine cannot be fetched on our machines, so migrations are hand-written SQL
 // (tests/schema-drift.test.ts checks them against schema.prisma); a machine that has the engine
 // can run `prisma migrate deploy` on the same database and finds every migration applied.
+// `npm run db:migrate` runs it through prisma/db-migrate.ts; `npm start` calls it directly. The
+// migrations are read from ./migrations beside this module: prisma/migrations from source, and
+// dist/migrations, which the bundle step copies, from the bundles.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { config } from '../lib/config';
 
 // The key `prisma migrate deploy` locks too, so this runner and Prisma's serialise with each other.
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;
@@ -139,20 +141,3 @@ export async function createDatabaseIfMissing(databaseUrl: string): Promise<bool
   }
 }
 
-async function main(): Promise<void> {
-  const { databaseUrl } = config();
-  if (await createDatabaseIfMissing(databaseUrl)) {
-    console.log(`db:migrate: created database ${decodeURIComponent(new URL(databaseUrl).pathname.slice(1))}`);
-  }
-  const applied = await applyMigrations(databaseUrl, { log: (line) => console.log(`db:migrate: ${line}`) });
-  const summary = applied.length === 0 ? 'up to date, nothing to apply' : `${applied.length} migration(s) applied`;
-  console.log(`db:migrate: ${summary}`);
-}
-
-const runAsScript = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (runAsScript) {
-  main().catch((error: unknown) => {
-    console.error(`db:migrate failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  });
-}

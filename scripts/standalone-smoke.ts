@@ -1,14 +1,15 @@
 // `npx tsx --conditions=react-server scripts/standalone-smoke.ts`, after `npm run build` (CI runs
-// it; the condition lets it import the app's server-only modules): starts the standalone web
-// server the way the container image does, from a copy outside the repo, and drives what
-// depends on files the build's trace must have copied: bull-board's page and static files, BullMQ
-// on Valkey, the Prisma client on PostgreSQL, sharp and nodemailer in the synchronous baseline,
-// and the browser assets `npm run build` copies in. Inside the repo a file the trace missed would
-// still be found in the repo's node_modules; from the copy it is not, and the check fails.
+// it; the condition lets it import the app's server-only modules): runs what the container image
+// runs, the standalone web server and dist/'s bundles (migrate, mocks, workers), from copies
+// outside the repo, and drives what depends on files the builds' traces must have copied:
+// bull-board's page and static files, BullMQ on Valkey, the Prisma client on PostgreSQL, sharp and
+// nodemailer in the synchronous baseline and in the workers (the avatar sandbox included), and the
+// browser assets `npm run build` copies in. Inside the repo a file a trace missed would still be
+// found in the repo's node_modules; from the copies it is not, and the check fails.
 //
 // Uses DATABASE_URL's server and VALKEY_URL (lib/config.ts defaults otherwise), each on a
-// throwaway database and queue prefix that it removes afterwards, and starts the mock providers
-// from the repo on free ports. Exits non-zero with the failing check and each process's last output.
+// throwaway database and queue prefix that it removes afterwards, and free ports. Exits non-zero
+// with the failing check and each process's last output.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -23,10 +24,12 @@ import { createSessionCookie, SESSION_COOKIE } from '../app/_admin/auth/admin-se
 import { childProcessEnv, config, formatClusterNodes, loadConfig, type ValkeyTarget } from '../lib/config';
 import { withDeadline } from '../lib/deadline';
 import { createWorkerConnection, unlinkMatching } from '../lib/valkey';
-import { applyMigrations, createDatabaseIfMissing } from '../prisma/migrate';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const standalone = path.join(root, '.next/standalone');
+const bundles = path.join(root, 'dist');
+/** The four effects of one signup, each at its mock provider. */
+const EFFECTS_DEADLINE_MS = 30_000;
 /** A cold standalone server opens its pools on the first request; well under this on 2 cores. */
 const START_DEADLINE_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -49,18 +52,17 @@ async function main(): Promise<void> {
   if (!existsSync(path.join(standalone, 'server.js')) || !existsSync(path.join(standalone, '.next/static'))) {
     throw new SmokeFailure('no standalone build with its static files; run `npm run build` first');
   }
-  const copy = await mkdtemp(path.join(os.tmpdir(), 'signup-standalone-'));
-  cleanups.push(() => rm(copy, { recursive: true, force: true }));
-  if (!path.relative(root, copy).startsWith('..')) throw new SmokeFailure(`${copy} is inside the repo`);
-  await cp(standalone, copy, { recursive: true, verbatimSymlinks: true });
-  console.log(`standalone-smoke: copied .next/standalone to ${copy}`);
+  if (!existsSync(path.join(bundles, 'workers.js'))) throw new SmokeFailure('no bundles in dist/; run `npm run build` first');
+  const copy = await copyOutsideRepo(standalone, 'signup-standalone-');
+  // Laid out as the image lays it out: the bundles in dist/, and the breaker's Lua script in lib/,
+  // where lib/circuit-breaker.ts reads it from the working directory.
+  const app = await copyOutsideRepo(bundles, 'signup-app-', 'dist');
+  await cp(path.join(root, 'lib/circuit-breaker.lua'), path.join(app, 'lib/circuit-breaker.lua'));
 
   const base = config();
   const suffix = randomBytes(4).toString('hex');
   const databaseUrl = withDatabase(base.databaseUrl, `signup_smoke_${suffix}`);
-  await createDatabaseIfMissing(databaseUrl);
   cleanups.push(() => dropDatabase(databaseUrl));
-  await applyMigrations(databaseUrl);
   const queuePrefix = `smoke-${suffix}`;
   cleanups.push(() => deleteKeys(base.valkey, `${queuePrefix}:*`));
 
@@ -85,9 +87,12 @@ async function main(): Promise<void> {
     HOSTNAME: '127.0.0.1',
   };
 
-  start('mocks', process.execPath, ['--import', 'tsx', 'infra/mock-providers/main.ts'], root, env);
+  await runToEnd('migrate', ['dist/migrate.js'], app, env);
+  pass('dist/migrate.js creates and migrates the database');
+  start('mocks', process.execPath, ['dist/mocks.js'], app, env);
   const mocks = `http://127.0.0.1:${mocksHttpPort}`;
   await waitFor('mocks', `${mocks}/__health`);
+  start('workers', process.execPath, ['dist/workers.js'], app, { ...env, WORKER_METRICS_PORT: '0' });
   start('web', process.execPath, ['server.js'], copy, env);
   const web = `http://127.0.0.1:${webPort}`;
   await waitFor('web', `${web}/api/health`);
@@ -102,6 +107,9 @@ async function main(): Promise<void> {
   const statusUrl = (JSON.parse(created) as { statusUrl?: string }).statusUrl;
   if (!statusUrl?.startsWith('/welcome/')) throw new SmokeFailure(`POST /api/signups: no statusUrl in ${created}`);
   pass('POST /api/signups answers 201 (user, outbox and queue through the traced Prisma client and BullMQ)');
+  const id = (JSON.parse(created) as { id: string }).id;
+  for (const provider of ['crm', 'analytics', 'storage', 'smtp']) await waitForEffect(mocks, provider, id);
+  pass("dist/workers.js applied the signup's four effects (BullMQ, nodemailer, and sharp in the avatar sandbox)");
   await expectStatus(await request(`${web}${statusUrl}`), 200, `GET ${statusUrl}`);
   pass('the status page renders');
 
@@ -112,8 +120,9 @@ async function main(): Promise<void> {
   });
   await expectStatus(sync, 201, 'POST /api/signups/sync');
   const stored = JSON.parse(await expectStatus(await request(`${mocks}/__inspect/storage`), 200, 'mocks /__inspect/storage'));
-  if (!Array.isArray(stored) || stored.length !== 1) {
-    throw new SmokeFailure(`the synchronous signup stored ${JSON.stringify(stored)} avatars, expected one`);
+  // One avatar from the workers, one from the synchronous signup.
+  if (!Array.isArray(stored) || stored.length !== 2) {
+    throw new SmokeFailure(`the mocks hold ${JSON.stringify(stored)}, expected two avatars`);
   }
   pass('POST /api/signups/sync answers 201 (sharp rendered the avatar, nodemailer sent the email)');
 
@@ -149,6 +158,35 @@ async function main(): Promise<void> {
   if (!chunk) throw new SmokeFailure('GET /signup: the page references no /_next/static script');
   await expectStatus(await request(`${web}${chunk}`), 200, `GET ${chunk}`);
   pass('GET /signup and its /_next/static script answer 200 (static files copied by npm run build)');
+}
+
+/** A copy of `source` in a fresh directory outside the repo (in its `under` folder), removed at the end. */
+async function copyOutsideRepo(source: string, prefix: string, under = ''): Promise<string> {
+  const copy = await mkdtemp(path.join(os.tmpdir(), prefix));
+  cleanups.push(() => rm(copy, { recursive: true, force: true }));
+  if (!path.relative(root, copy).startsWith('..')) throw new SmokeFailure(`${copy} is inside the repo`);
+  await cp(source, path.join(copy, under), { recursive: true, verbatimSymlinks: true });
+  console.log(`standalone-smoke: copied ${path.relative(root, source)} to ${path.join(copy, under)}`);
+  return copy;
+}
+
+/** Runs a process that exits by itself; fails unless it exits 0. */
+async function runToEnd(name: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+  start(name, process.execPath, args, cwd, env);
+  const child = started.at(-1)?.child as ChildProcess;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new SmokeFailure(`${name} exited with ${code}`);
+}
+
+/** Waits until `provider` at the mocks has recorded an effect of the signup `id`. */
+async function waitForEffect(mocks: string, provider: string, id: string): Promise<void> {
+  const deadline = Date.now() + EFFECTS_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    const records = await request(`${mocks}/__inspect/${provider}`).then((response) => response.text(), () => '');
+    if (records.includes(id)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new SmokeFailure(`the workers applied no ${provider} effect for signup ${id} within ${EFFECTS_DEADLINE_MS} ms`);
 }
 
 function start(name: string, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
@@ -237,7 +275,7 @@ async function stopAll(): Promise<void> {
 let failed = false;
 try {
   await main();
-  console.log('standalone-smoke: the standalone build works from a copy outside the repo');
+  console.log('standalone-smoke: the standalone build and the bundles work from copies outside the repo');
 } catch (error) {
   failed = true;
   console.error(`standalone-smoke: FAILED: ${error instanceof Error ? error.message : String(error)}`);

@@ -12,9 +12,8 @@
 //   reach serves no purpose; stopping shows the cause at once.
 // - One Ctrl-C (or SIGTERM) stops all of them: each child gets SIGTERM and its own shutdown
 //   deadline, whatever is still alive after that is killed, and nothing is restarted meanwhile.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { config } from '../lib/config';
@@ -55,14 +54,9 @@ await createDatabaseIfMissing(settings.databaseUrl);
 const applied = await applyMigrations(settings.databaseUrl);
 console.log(`[stack] database migrated (${applied.length} applied)`);
 
-// Production runs the standalone server, the same one the container image runs. `npm run build`
-// rather than `next build`: its postbuild step copies the static assets the server needs.
+// Production runs the standalone server (the same one the container image runs) and dist/'s
+// bundles: the last `npm run build`, which `npm start` runs first only when there is none.
 const STANDALONE_SERVER = '.next/standalone/server.js';
-if (!dev && !existsSync(STANDALONE_SERVER)) {
-  console.log('[stack] no production build yet; running `npm run build` first');
-  const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit', env });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-}
 
 /**
  * The niceness of the processes that can wait: the workers (and the avatar renders they fork) and the
@@ -83,9 +77,11 @@ interface ChildSpec {
   colour: string;
 }
 
+// Production runs the bundles `npm run build` writes to dist/ (scripts/bundle.ts) with plain node,
+// `npm run dev` runs the sources through tsx.
 const SPECS: ChildSpec[] = [
-  { name: 'mocks', args: [...tsx, 'infra/mock-providers/main.ts'], restart: true, background: true, colour: '\x1b[35m' },
-  { name: 'workers', args: [...tsx, 'workers/main.ts'], restart: true, background: true, colour: '\x1b[36m' },
+  { name: 'mocks', args: dev ? [...tsx, 'infra/mock-providers/main.ts'] : ['dist/mocks.js'], restart: true, background: true, colour: '\x1b[35m' },
+  { name: 'workers', args: dev ? [...tsx, 'workers/main.ts'] : ['dist/workers.js'], restart: true, background: true, colour: '\x1b[36m' },
   {
     name: 'web',
     // The standalone server takes its address from PORT and HOSTNAME (set in env below).

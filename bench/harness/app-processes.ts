@@ -1,6 +1,7 @@
-// The web and worker processes of a bench stack, run the way production runs them: the standalone
-// Next.js server (`npm run web`) and `workers/main.ts` under tsx (`npm run workers`), each a child
-// of this process with the stack's environment. Their output goes to a file under bench/.work/logs
+// The web and worker processes of a bench stack, run the way production runs them: the command of
+// `npm run web` (the standalone Next.js server) and of `npm run workers` (the bundle
+// dist/workers.js), node's flags included, read from package.json; each a child of this process
+// with the stack's environment. Their output goes to a file under bench/.work/logs
 // rather than to the terminal: at 100 signups/s they log hundreds of lines a second, and writing
 // them straight to a file costs the load generator, which shares the cores, nothing. Both are
 // stopped when the stack closes.
@@ -15,8 +16,9 @@ import type { QueueName } from '@/lib/config';
 import { BACKGROUND_NICENESS, freePort, type BenchStack } from '@/bench/harness/bench-stack';
 
 export const STANDALONE_SERVER = join('.next', 'standalone', 'server.js');
+export const WORKERS_BUNDLE = join('dist', 'workers.js');
 export const LOG_DIR = join('bench', '.work', 'logs');
-/** A cold standalone server and tsx compiling the workers take seconds on 2 cores; a minute is a failure. */
+/** A cold standalone server takes seconds on 2 cores; a minute is a failure. */
 const START_DEADLINE_MS = 60_000;
 /** Past the workers' own shutdown deadline (stack.config), what is still alive is killed. */
 const STOP_MARGIN_MS = 5_000;
@@ -49,15 +51,11 @@ export interface AppProcessOptions {
 
 /** `node .next/standalone/server.js` on a free port; resolves once /api/health answers 200. */
 export async function startWeb(stack: BenchStack, options: AppProcessOptions = {}): Promise<WebProcess> {
-  if (!existsSync(STANDALONE_SERVER)) {
-    throw new Error(
-      `${STANDALONE_SERVER} is missing: the web scenarios run the production build, so run \`npm run build\` first`,
-    );
-  }
+  requireBuild(STANDALONE_SERVER);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminPassword = randomBytes(12).toString('base64url');
-  const started = launch(stack, 'web', [...(options.nodeArgs ?? []), STANDALONE_SERVER], options, {
+  const started = launch(stack, 'web', [...nodeFlagsOf('web'), ...(options.nodeArgs ?? []), STANDALONE_SERVER], options, {
     // The standalone server takes its address from PORT and HOSTNAME, not from flags.
     PORT: String(port),
     HOSTNAME: '127.0.0.1',
@@ -84,11 +82,17 @@ export interface WorkerProcessOptions extends AppProcessOptions {
   args?: readonly string[];
 }
 
-/** `node --import tsx workers/main.ts`, serving `queues` (all by default); resolves once it logs it started. */
+/**
+ * `npm run workers`'s command (a TypeScript `entry` runs through tsx instead), serving `queues` (all
+ * by default); resolves once it logs it started.
+ */
 export async function startWorkers(stack: BenchStack, options: WorkerProcessOptions = {}): Promise<AppProcess> {
   const name = options.queues ? `workers-${options.queues.join('-')}` : 'workers';
-  const entry = options.entry ?? join('workers', 'main.ts');
-  const started = launch(stack, name, [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])], options, {
+  const entry = options.entry ?? WORKERS_BUNDLE;
+  if (entry === WORKERS_BUNDLE) requireBuild(WORKERS_BUNDLE);
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const argv = [...nodeFlagsOf('workers'), ...(options.nodeArgs ?? []), ...loader, entry, ...(options.args ?? [])];
+  const started = launch(stack, name, argv, options, {
     ...(options.queues ? { WORKER_QUEUES: options.queues.join(',') } : {}),
     // 0: no metrics server, so any number of worker processes can run side by side.
     WORKER_METRICS_PORT: '0',
@@ -96,6 +100,20 @@ export async function startWorkers(stack: BenchStack, options: WorkerProcessOpti
   setPriority(started.process.pid, BACKGROUND_NICENESS);
   await waitUntilReady(started, async () => readFileSync(started.process.logFile, 'utf8').includes(WORKER_READY_LINE));
   return started.process;
+}
+
+function requireBuild(file: string): void {
+  if (!existsSync(file)) {
+    throw new Error(`${file} is missing: the benchmark runs the production build, so run \`npm run build\` first`);
+  }
+}
+
+/** Node's own flags in an npm script's command (`node --max-old-space-size=128 file` gives the flag). */
+export function nodeFlagsOf(script: string): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts[script] ?? '').split(/\s+/).filter((word) => !/^[A-Z_]+=/.test(word));
+  if (words[0] !== 'node') throw new Error(`npm run ${script} does not run node: ${scripts[script]}`);
+  return words.slice(1).filter((word) => word.startsWith('--'));
 }
 
 /** Every process below `pid` (children, grandchildren…), read from /proc. */

@@ -199,7 +199,7 @@ async function startServer(binary: ServerBinary): Promise<{ url: string; stop():
 /** `npm run mocks` as a child, niced as npm start runs it; resolves once it answers. */
 async function startMocksProcess(): Promise<{ httpPort: number; smtpPort: number; close(): Promise<void> }> {
   const [httpPort, smtpPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'infra/mock-providers/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['dist/mocks.js'], {
     env: { ...childProcessEnv(processConfig()), MOCKS_HTTP_PORT: String(httpPort), MOCKS_SMTP_PORT: String(smtpPort), NODE_ENV: 'production' },
     stdio: 'ignore',
   });

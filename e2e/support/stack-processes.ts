@@ -1,4 +1,4 @@
-// The e2e stack's processes, found through /proc (Linux): a worker process is a `workers/main.ts`
+// The e2e stack's processes, found through /proc (Linux): a worker process is a `dist/workers.js`
 // whose environment names this run's own Valkey, so a developer's stack or another run's never
 // matches.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ export function workerPids(): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       const cmdline = readProc(pid, 'cmdline').split('\0');
-      return cmdline.includes('workers/main.ts') && readProc(pid, 'environ').split('\0').includes(marker);
+      return cmdline.includes('dist/workers.js') && readProc(pid, 'environ').split('\0').includes(marker);
     })
     .map(Number);
 }

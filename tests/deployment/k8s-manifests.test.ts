@@ -7,7 +7,7 @@
 // tests/deployment/k8s-scaling.test.ts.
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/config';
-import { configKeys, copiedRepoPaths, packageJson, readRepoFile, scriptArgv } from './support/container-files';
+import { configKeys, copiedRepoPaths, isBuildOutput, packageJson, readRepoFile, scriptArgv } from './support/container-files';
 import {
   composeImage,
   componentOf,
@@ -129,6 +129,7 @@ describe('infra/k8s', () => {
         expect(environmentOf(container), `${nameOf(workload)}: what \`npm run ${script}\` sets`).toMatchObject(assignments);
         const entry = argv.at(-1) ?? '';
         expect(copied.some((copy) => entry === copy || entry.startsWith(`${copy}/`)), `${entry} in the image`).toBe(true);
+        expect(isBuildOutput(entry), `npm run build writes ${entry}`).toBe(true);
       }
     });
 

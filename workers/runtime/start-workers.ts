@@ -51,9 +51,18 @@ export const QUEUE_RUNTIME: Readonly<Record<QueueName, QueueRuntime>> = {
   analytics: { concurrency: 20, lockDurationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3, limiter: QUEUE_LIMITERS.analytics },
 };
 
+/**
+ * Bundled, this module is part of dist/workers.js and the sandbox is dist/avatar-sandbox.js beside it
+ * (scripts/bundle.ts), run by plain node; from source (tests, `npm run dev`) it is the TypeScript file,
+ * run through tsx.
+ */
+const BUNDLED = !import.meta.url.endsWith('.ts');
 const SANDBOXED_PROCESSORS: Partial<Record<QueueName, URL>> = {
-  avatar: new URL('../jobs/avatar/generate-avatar.sandbox.ts', import.meta.url),
+  avatar: BUNDLED
+    ? new URL('./avatar-sandbox.js', import.meta.url)
+    : new URL('../jobs/avatar/generate-avatar.sandbox.ts', import.meta.url),
 };
+const SANDBOX_EXEC_ARGV = BUNDLED ? [] : ['--import', 'tsx'];
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -115,8 +124,8 @@ export function startWorkers({
       // Completed and failed counts per minute, kept for a day: the admin's throughput chart.
       metrics: { maxDataPoints: MetricsTime.ONE_HOUR * 24 },
       settings: { backoffStrategy: retryDelayMs },
-      // tsx loads the TypeScript processor in the child; the child rebuilds this process's config.
-      workerForkOptions: { execArgv: ['--import', 'tsx'], env: childProcessEnv(config) },
+      // The child rebuilds this process's config from the environment it is given.
+      workerForkOptions: { execArgv: SANDBOX_EXEC_ARGV, env: childProcessEnv(config) },
     });
     worker.on('completed', (job, outcome: { status?: string } | undefined) => {
       observeAttempt(name, job, 'completed');

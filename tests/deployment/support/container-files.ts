@@ -1,7 +1,7 @@
 // Readers for docker-compose.yml, infra/Dockerfile, .env.example and the sources the image runs,
 // for tests/deployment/compose.test.ts: no Docker engine runs here, so the files are read the way Compose and
 // BuildKit read them, for the parts the tests check.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 export const readRepoFile = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
@@ -165,7 +165,7 @@ export function configKeys(): string[] {
   return [...schema.matchAll(/^ {4}([A-Z][A-Z0-9_]*):/gm)].map(([, key = '']) => key);
 }
 
-/** An npm script as the image's argv: `tsx file` is `node --import tsx file`; leading VAR=value set apart. */
+/** An npm script as the image's argv, leading VAR=value set apart. */
 export function scriptArgv(script: string): { argv: string[]; assignments: Record<string, string> } {
   const words = script.split(/\s+/);
   const assignments: Record<string, string> = {};
@@ -173,27 +173,19 @@ export function scriptArgv(script: string): { argv: string[]; assignments: Recor
     const [key = '', value = ''] = (words.shift() ?? '').split('=');
     assignments[key] = value;
   }
-  return { argv: words[0] === 'tsx' ? ['node', '--import', 'tsx', ...words.slice(1)] : words, assignments };
+  return { argv: words, assignments };
 }
 
-/** The TypeScript files under a repo folder, tests left out. */
-export function typescriptFiles(dir: string): string[] {
-  return readdirSync(new URL(`../../../${dir}`, import.meta.url), { recursive: true, encoding: 'utf8' })
-    .filter((file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file))
-    .map((file) => `${dir}/${file}`);
-}
-
-/** Modules a file loads at run time: imports and re-exports that are not type-only, and import(). */
-export function importSpecifiers(source: string): string[] {
-  const patterns = [
-    /^\s*import\s+(?!type\s)(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm,
-    /^\s*export\s+(?!type\s)[^'";]*?\s+from\s+['"]([^'"]+)['"]/gm,
-    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
-  ];
-  return patterns.flatMap((pattern) => [...source.matchAll(pattern)].map(([, specifier = '']) => specifier));
+/** Whether `entry`, a command's last word, is a file `npm run build` writes: Next's standalone server
+ * (when next.config.ts keeps producing it) or one of scripts/bundle.ts's bundles. */
+export function isBuildOutput(entry: string): boolean {
+  if (entry === '.next/standalone/server.js') return /output:\s*'standalone'/.test(readRepoFile('next.config.ts'));
+  const bundle = /^dist\/([\w-]+)\.js$/.exec(entry)?.[1];
+  return bundle !== undefined && new RegExp(`[\\s{']${bundle}'?: '[^']+\\.ts'`).test(readRepoFile('scripts/bundle.ts'));
 }
 
 export interface PackageJson {
+  type?: string;
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
 }
