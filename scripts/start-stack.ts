@@ -23,6 +23,9 @@ const dev = process.argv.includes('--dev');
 const settings = config();
 const node = process.execPath;
 const tsx = ['--import', 'tsx'];
+/** V8's heap caps, the same as the image's commands; the arithmetic is in docs/operations.md. */
+const WEB_NODE_ARGS = ['--max-old-space-size=128'];
+const WORKER_NODE_ARGS = ['--max-old-space-size=96'];
 const next = 'node_modules/next/dist/bin/next';
 /** Longer than the workers' own shutdown deadline, so they finish or hand back their jobs first. */
 const STOP_DEADLINE_MS = settings.workerShutdownDeadlineMs + 5_000;
@@ -78,14 +81,14 @@ interface ChildSpec {
 }
 
 // Production runs the bundles `npm run build` writes to dist/ (scripts/bundle.ts) with plain node,
-// `npm run dev` runs the sources through tsx.
+// and the web with its heap capped (WEB_NODE_ARGS); `npm run dev` runs the sources through tsx.
 const SPECS: ChildSpec[] = [
   { name: 'mocks', args: dev ? [...tsx, 'infra/mock-providers/main.ts'] : ['dist/mocks.js'], restart: true, background: true, colour: '\x1b[35m' },
-  { name: 'workers', args: dev ? [...tsx, 'workers/main.ts'] : ['dist/workers.js'], restart: true, background: true, colour: '\x1b[36m' },
+  { name: 'workers', args: dev ? [...tsx, 'workers/main.ts'] : [...WORKER_NODE_ARGS, 'dist/workers.js'], restart: true, background: true, colour: '\x1b[36m' },
   {
     name: 'web',
     // The standalone server takes its address from PORT and HOSTNAME (set in env below).
-    args: dev ? [next, 'dev', '--port', String(settings.port), '--hostname', '0.0.0.0'] : [STANDALONE_SERVER],
+    args: dev ? [next, 'dev', '--port', String(settings.port), '--hostname', '0.0.0.0'] : [...WEB_NODE_ARGS, STANDALONE_SERVER],
     restart: false,
     background: false,
     colour: '\x1b[33m',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { bundleProcesses } from '@/scripts/bundle';
-import { copiedRepoPaths, dockerfileStages, packageJson } from './support/container-files';
+import { copiedRepoPaths, dockerfileStages, packageJson, readRepoFile } from './support/container-files';
 
 const pkg = packageJson();
 const { stages, runtime } = dockerfileStages();
@@ -42,6 +42,15 @@ describe('infra/Dockerfile', () => {
     expect(pkg.scripts.postbuild).toContain('tsx scripts/bundle.ts');
     for (const tool of ['tsx', 'prisma', 'esbuild', 'smtp-server', 'mailparser']) {
       expect(Object.keys(pkg.dependencies), `${tool} is a development dependency`).not.toContain(tool);
+    }
+  });
+
+  it("caps V8's heap of the web and the worker, the same in npm start as in their npm scripts", () => {
+    const startStack = readRepoFile('scripts/start-stack.ts');
+    for (const script of ['web', 'workers']) {
+      const cap = /--max-old-space-size=\d+/.exec(pkg.scripts[script] ?? '')?.[0];
+      expect(cap, `npm run ${script} caps the heap`).toBeDefined();
+      expect(startStack, `npm start runs ${script} with ${cap}`).toContain(`'${cap}'`);
     }
   });
 
