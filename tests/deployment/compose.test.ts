@@ -132,6 +132,18 @@ describe('docker-compose.yml', () => {
       expect(JSON.parse(cmd?.args ?? '[]'), "the image's default command is the web").toEqual(commandOf(service('web')));
     });
 
+    it('give the web the larger share of a busy CPU than the workers and the mocks, and cap no one', () => {
+      const web = service('web').cpu_shares ?? 1024;
+      for (const name of ['workers', 'mocks']) {
+        expect(service(name).cpu_shares, `${name} cpu_shares`).toBeDefined();
+        expect(service(name).cpu_shares ?? 1024, `${name} against the web`).toBeLessThan(web / 4);
+      }
+      for (const name of Object.keys(APP_SERVICES)) {
+        const keys = Object.keys(service(name));
+        expect(keys.filter((key) => ['cpus', 'cpu_quota', 'cpu_period'].includes(key)), `${name}: no CPU cap`).toEqual([]);
+      }
+    });
+
     it('set only environment variables the app reads', () => {
       const known = new Set([...configKeys(), ...NEXT_VARIABLES]);
       expect(known).toContain('DATABASE_URL');

@@ -96,6 +96,18 @@ describe('infra/k8s', () => {
       }
     });
 
+    it('requests more CPU for the web than for any worker, and limits no one\'s CPU', () => {
+      const web = deployments.filter((workload) => componentOf(workload) === 'web');
+      const workers = deployments.filter((workload) => componentOf(workload)?.startsWith('worker'));
+      expect(web).toHaveLength(1);
+      expect(workers.length).toBeGreaterThan(0);
+      const cpu = (workload: Workload) => quantity(mainContainer(workload).resources?.requests?.cpu);
+      for (const worker of workers) expect(cpu(worker), nameOf(worker)).toBeLessThan(cpu(web[0] as Workload));
+      for (const workload of deployments) {
+        expect(mainContainer(workload).resources?.limits?.cpu, `${nameOf(workload)}: no CPU limit`).toBeUndefined();
+      }
+    });
+
     it('gives every long-running container readiness and liveness probes, each with one handler', () => {
       expect(deployments.length).toBeGreaterThan(0);
       for (const workload of deployments) {

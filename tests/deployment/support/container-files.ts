@@ -11,6 +11,7 @@ export interface ComposeService {
   build?: { context?: string; dockerfile?: string; target?: string };
   profiles?: string[];
   command?: string[] | string;
+  cpu_shares?: number;
   environment?: Record<string, string | number | boolean | null> | string[];
   depends_on?: Record<string, { condition?: string }> | string[];
   healthcheck?: { test?: string[] | string; disable?: boolean };
