@@ -1,19 +1,22 @@
-// Issue #8, scenario 6: memory under a steady 100 signups/s for five minutes. The resident memory
-// of the web process, the worker process and the worker's avatar sandboxes (BullMQ forks one child
-// process per concurrent avatar job; they are separate processes with memory of their own), and
-// Valkey's used_memory, sampled as the load runs; then whether each grows. The same production
-// processes as the latency scenario, with the mock providers' published rate limits on.
+// Memory under a fixed 100 signups/s for five minutes (open loop: each request sent on schedule).
+// The resident memory of the web process, the worker process and the worker's avatar sandboxes
+// (BullMQ forks one child process per concurrent avatar job; they are separate processes with
+// memory of their own), and Valkey's used_memory, sampled as the load runs; then whether each
+// grows. The same production processes as the efficiency scenario, the mock providers in their own
+// process with their published rate limits on.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';
 import { descendantPids, rssBytes, startWeb, startWorkers } from '@/bench/harness/app-processes';
 import { markdownTable, type Scenario } from '@/bench/harness/scenario';
-import { signupRequests, signupsAtRate, type LoadResult } from '@/bench/harness/signup-load';
+import { openLoop, type OpenLoopResult } from '@/bench/harness/open-loop';
+import { signupRequests } from '@/bench/harness/signup-load';
 import { ms } from '@/bench/harness/stats';
 import { lineChart } from '@/bench/harness/svg-chart';
 import { QUEUE_NAMES } from '@/lib/queues';
 
 const RATE_PER_SECOND = 100;
-const TARGET_WORKER_MB = 150;
+/** The issue's targets; the avatar sandboxes are budgeted on their own line (docs/operations.md). */
+const TARGET_MB = { web: 250, worker: 180 };
 /** Mean of the last window within this share of the first one's counts as flat. */
 const FLAT_WITHIN = 0.1;
 /**
@@ -56,7 +59,7 @@ const ALL_SERIES: Array<{ key: Series; name: string }> = [
   { key: 'workerHeap', name: 'worker process V8 heap used' },
 ];
 
-interface Load extends LoadResult {
+interface Load extends OpenLoopResult {
   /** Jobs waiting, delayed or running per queue when the load ended. */
   backlog: Record<string, number>;
 }
@@ -66,7 +69,7 @@ export const scenario: Scenario = {
   title: 'Memory under steady load',
   async run({ quick, progress }) {
     const size = quick ? SIZES.quick : SIZES.full;
-    const stack = await startBenchStack();
+    const stack = await startBenchStack({ mocksInOwnProcess: true });
     try {
       // The worker's own /metrics (WORKER_METRICS_PORT) is on here: its heap figures explain its RSS.
       const metricsPort = await freePort();
@@ -83,7 +86,12 @@ export const scenario: Scenario = {
       const samples: Sample[] = [];
       const started = performance.now();
       let loading = true;
-      const load = signupsAtRate(signups, { ratePerSecond: RATE_PER_SECOND, seconds: size.seconds }).finally(() => {
+      let sent = 0;
+      const body = () => {
+        sent += 1;
+        return { name: `Memory ${sent}`, email: `memory-${process.pid}-${Date.now()}-${sent}@example.com` };
+      };
+      const load = openLoop({ ...signups, ratePerSecond: RATE_PER_SECOND, seconds: size.seconds, body }).finally(() => {
         loading = false;
       });
       load.catch(() => undefined); // awaited after the sampling, which rethrows a failure
@@ -97,7 +105,7 @@ export const scenario: Scenario = {
       const result = await load;
       const last = samples.at(-1) as Sample;
       progress(
-        `${result.sent} signups at ${result.throughputPerSecond.toFixed(1)}/s, p99 ${ms(result.latency.p99)}; ` +
+        `${result.sent} signups at ${result.offeredPerSecond.toFixed(1)}/s, p99 ${ms(result.latency.p99)}; ` +
           `last sample: ${describe(last)}`,
       );
       return report(samples, { quick, size, load: { ...result, backlog: await backlogByQueue(stack) } });
@@ -209,13 +217,13 @@ function report(samples: Sample[], { quick, size, load }: { quick: boolean; size
       rows,
     ),
     [
-      `${load.sent} signups at a fixed ${RATE_PER_SECOND}/s for ${size.seconds} s (${load.throughputPerSecond.toFixed(1)}/s`,
-      `answered with 2xx, error rate ${(load.errorRate * 100).toFixed(2)}%, p50 ${ms(load.latency.p50)}, p99`,
+      `${load.sent} signups at a fixed ${RATE_PER_SECOND}/s for ${size.seconds} s, open loop (error rate`,
+      `${(load.errorRate * 100).toFixed(2)}%, p50 ${ms(load.latency.p50)}, p99`,
       `${ms(load.latency.p99)}), against the standalone production build and one worker process serving`,
       `all four queues, sampled every ${size.sampleEveryMs / 1_000} s: VmRSS from /proc for the processes, INFO memory's`,
-      `used_memory for Valkey. "Flat" means the mean of the last ${window} is within ${FLAT_WITHIN * 100}% of the first's`,
-      `(the target is judged so); the last column compares it with the second ${window}'s instead, past the`,
-      `start-up, where pools, caches and the JIT fill. The avatar sandboxes are the worker's child`,
+      `used_memory for Valkey. "Flat" means the mean of the last ${window} is within ${FLAT_WITHIN * 100}% of the first's;`,
+      `the last column, by which the targets are judged, compares it with the second ${window}'s instead, past`,
+      `the start-up, where pools, caches and the JIT fill. The avatar sandboxes are the worker's child`,
       `processes, one per concurrent avatar job (${sandboxCount} at most here), each a Node.js process with sharp`,
       `loaded; they are listed apart and not counted in the worker process's figure. The V8 heap rows are`,
       `each process's nodejs_heap_size_used_bytes (prom-client, from /api/metrics and the worker's`,
@@ -229,17 +237,21 @@ function report(samples: Sample[], { quick, size, load }: { quick: boolean; size
     ].join('\n'),
   ].join('\n\n');
 
-  const worker = growth.worker;
   const points = (key: Series) => samples.map((sample): [number, number] => [Math.round(sample.t), sample[key] / MB]);
   return {
     markdown,
     targets: [
       {
-        target: `worker RSS ≤ ${TARGET_WORKER_MB} MB and flat`,
+        target: `web RSS ≤ ${TARGET_MB.web} MB and flat over ${size.seconds} s at ${RATE_PER_SECOND}/s`,
+        measured: `max ${mb(max('web'))}, ${trend(settled.web)} after the first ${window} (${trend(growth.web)} from the start)`,
+        met: quick ? undefined : max('web') <= TARGET_MB.web * MB && settled.web.flat,
+      },
+      {
+        target: `worker RSS ≤ ${TARGET_MB.worker} MB and flat; avatar sandboxes on their own line`,
         measured:
-          `max ${mb(max('worker'))}, ${trend(worker)} (${trend(settled.worker)} after the first ${window}); ` +
+          `max ${mb(max('worker'))}, ${trend(settled.worker)} after the first ${window} (${trend(growth.worker)} from the start); ` +
           `its avatar sandboxes ${mb(max('sandboxes'))} more (${sandboxCount} processes)`,
-        met: quick ? undefined : max('worker') <= TARGET_WORKER_MB * MB && worker.flat,
+        met: quick ? undefined : max('worker') <= TARGET_MB.worker * MB && settled.worker.flat,
       },
     ],
     charts: [
