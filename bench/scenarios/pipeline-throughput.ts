@@ -144,7 +144,7 @@ function report(passes: Pass[], { quick, signups, serverVersion }: { quick: bool
       '- CPU per job is this process\'s user + system time while draining ÷ jobs: the workers, BullMQ\'s client and the in-process ' +
         'mock providers; not PostgreSQL, Valkey or the sandboxed avatar renders. A Node process runs its JavaScript on one core, ' +
         'so one that needs n ms per job cannot pass 1,000 ÷ n jobs/s: near 100% of one core, ours is bound by its own per-job ' +
-        'work (the handlers\' queries through Prisma, the provider calls, breakers and metrics), while the no-op side is bound by ' +
+        'work (the handlers\' SQL, the provider calls, breakers and metrics), while the no-op side is bound by ' +
         'Valkey. More worker processes would raise ours; the ratio is per process.',
       `- **The fair comparison is the network queues without the avatar worker** (${percent(share(network))}). Avatar rendering is ` +
         `CPU-bound work (sharp, one render per core): the no-op has no such work to do, so including it measures sharp, not the ` +
