@@ -38,3 +38,22 @@ export async function sendRecordedEmail(ctx: HandlerContext, email: RecordedEmai
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
+
+/**
+ * A person's name as an email may greet them: on one line, and with nothing a mail client would
+ * turn into a link. Anyone can sign up with any name, and the email goes out from our domain, so
+ * "Hi http://evil.example/login" would be a phishing link that we sent. Mail clients link schemes,
+ * `www.` and dotted host names in plain text (and many do in HTML too), so those are defanged the
+ * way security reports write them: `http[:]//evil[.]example`. A dot followed by a space, as in
+ * "J. R. R.", is left alone. Control and format characters (the signup refuses them already; this
+ * holds for any row) become spaces, so a name never adds a line or a header. The HTML part
+ * escapes the result as well.
+ */
+export function nameForEmail(name: string): string {
+  return name
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replaceAll('://', '[:]//')
+    .replace(/\.(?=[\p{L}\p{N}])/gu, '[.]');
+}

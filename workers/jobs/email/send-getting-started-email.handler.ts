@@ -8,7 +8,7 @@
 //   which also covers a deletion that raced the job's removal.
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { effectAndUser } from '@/workers/jobs/read-and-validate';
-import { escapeHtml, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
+import { escapeHtml, nameForEmail, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
 import {
   sendGettingStartedEmail,
   type SendGettingStartedEmailPayload,
@@ -31,8 +31,8 @@ export async function sendGettingStartedEmailHandler(
     message: {
       to: user.email,
       subject: 'Getting started',
-      text: `Hi ${user.name},\n\nA few days in: here is where to find your account and what happened to your signup:\n${home}\n`,
-      html: `<p>Hi ${escapeHtml(user.name)},</p><p>A few days in: <a href="${home}">here is your account</a> and what happened to your signup.</p>`,
+      text: `Hi ${nameForEmail(user.name)},\n\nA few days in: here is where to find your account and what happened to your signup:\n${home}\n`,
+      html: `<p>Hi ${escapeHtml(nameForEmail(user.name))},</p><p>A few days in: <a href="${home}">here is your account</a> and what happened to your signup.</p>`,
     },
   });
 }

@@ -8,7 +8,7 @@
 //   verified or the account deleted.
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { effectAndUser } from '@/workers/jobs/read-and-validate';
-import { escapeHtml, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
+import { escapeHtml, nameForEmail, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
 import {
   sendVerificationEmail,
   type SendVerificationEmailPayload,
@@ -32,8 +32,8 @@ export async function sendVerificationEmailHandler(
     message: {
       to: user.email,
       subject: 'Confirm your email',
-      text: `Hi ${user.name},\n\nHere is the link to confirm your email address, as you asked:\n${verifyUrl}\n`,
-      html: `<p>Hi ${escapeHtml(user.name)},</p><p>Here is the link to <a href="${verifyUrl}">confirm your email address</a>, as you asked.</p>`,
+      text: `Hi ${nameForEmail(user.name)},\n\nHere is the link to confirm your email address, as you asked:\n${verifyUrl}\n`,
+      html: `<p>Hi ${escapeHtml(nameForEmail(user.name))},</p><p>Here is the link to <a href="${verifyUrl}">confirm your email address</a>, as you asked.</p>`,
     },
   });
 }

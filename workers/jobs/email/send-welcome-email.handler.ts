@@ -11,7 +11,7 @@ import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { recordEffect } from '@/workers/jobs/record-effect';
 import { sendWelcomeEmail, type SendWelcomeEmailPayload } from '@/workers/jobs/email/send-welcome-email.contract';
 import { sendMail } from '@/workers/providers/smtp-mailer';
-import { escapeHtml, FROM } from '@/workers/jobs/email/recorded-email';
+import { escapeHtml, nameForEmail, FROM } from '@/workers/jobs/email/recorded-email';
 
 export function welcomeMessageId(userId: string): string {
   return `<send-welcome-email.${userId}@signup.example>`;
@@ -30,8 +30,8 @@ export async function sendWelcomeEmailHandler(payload: SendWelcomeEmailPayload, 
     to: user.email,
     messageId,
     subject: 'Welcome! Please confirm your email',
-    text: `Hi ${user.name},\n\nThanks for signing up. Confirm your email address here:\n${verifyUrl}\n`,
-    html: `<p>Hi ${escapeHtml(user.name)},</p><p>Thanks for signing up. <a href="${verifyUrl}">Confirm your email address</a>.</p>`,
+    text: `Hi ${nameForEmail(user.name)},\n\nThanks for signing up. Confirm your email address here:\n${verifyUrl}\n`,
+    html: `<p>Hi ${escapeHtml(nameForEmail(user.name))},</p><p>Thanks for signing up. <a href="${verifyUrl}">Confirm your email address</a>.</p>`,
   }, ctx.signal);
 
   return recordEffect(
