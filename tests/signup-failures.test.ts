@@ -1,12 +1,15 @@
 // The signup when its own dependencies fail: a database that refuses or never answers is a 503
 // inside the 2 s budget, never a 500 or a hang; and the synchronous baseline shows what coupling
-// the request to the providers costs.
+// the request to the providers costs. And when its client fails: a body that stops short is a 408
+// at the body's deadline, a client that goes away mid-body is counted as 499, never as a 500.
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { handleSyncSignupRequest } from '@/app/_signup/sync-signup';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
+import { BODY_DEADLINE_MS } from '@/lib/capped-body';
+import { metrics } from '@/lib/metrics';
 import { createPool, type Pool } from '@/lib/sql';
 import { createSyncBaseline, type SyncBaseline } from '@/workers/jobs/sync-baseline';
 import { quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';
@@ -122,5 +125,68 @@ describe('POST /api/signups/sync (the synchronous baseline)', () => {
     const response = await handleSyncSignupRequest(post('/api/signups/sync', { name: '', email: 'x' }), deps());
     expect(response.status).toBe(400);
     expect(Object.keys(((await response.json()) as { errors: object }).errors).sort()).toEqual(['email', 'name']);
+  });
+});
+
+describe('POST /api/signups when the client sends its body badly', () => {
+  const encoder = new TextEncoder();
+  const deps = () => ({
+    pool: stack.pool,
+    queues: stack.queues,
+    limiter: new RateLimiter(0),
+    log: quietLog,
+    followUpDelayMs: stack.config.followUpDelayMs,
+  });
+  /** signup_request_seconds_count for the signup route and `status`. */
+  const answered = async (status: string) =>
+    (await metrics().requestSeconds.get()).values.find(
+      (value) => value.metricName === 'signup_request_seconds_count' && value.labels.route === '/api/signups' && value.labels.status === status,
+    )?.value ?? 0;
+  const streamed = (body: ReadableStream<Uint8Array>, length: number) =>
+    new Request('http://app.test/api/signups', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(length) },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+  it('answers 408 within its deadline when the body stops short of its Content-Length, and saves nothing', async () => {
+    const signup = uniqueSignup();
+    const whole = JSON.stringify(signup);
+    const started = Date.now();
+    const response = await handleSignupRequest(
+      streamed(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(encoder.encode(whole.slice(0, 20)));
+          },
+        }),
+        whole.length,
+      ),
+      deps(),
+    );
+    expect(response.status).toBe(408);
+    expect((await response.json()) as { error: string }).toEqual({ error: expect.stringContaining('did not arrive within') });
+    expect(Date.now() - started).toBeLessThan(BODY_DEADLINE_MS + 2_000);
+    expect(await stack.db.user.count({ where: { email: signup.email } })).toBe(0);
+  });
+
+  it('counts a client that went away mid-body as 499, never as a 500', async () => {
+    const [aborted, failed] = [await answered('499'), await answered('500')];
+    const response = await handleSignupRequest(
+      streamed(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(encoder.encode('{"name":"Ada",'));
+            setTimeout(() => controller.error(new Error('aborted')), 10);
+          },
+        }),
+        200,
+      ),
+      deps(),
+    );
+    expect(response.status).toBe(499);
+    expect(await answered('499')).toBe(aborted + 1);
+    expect(await answered('500')).toBe(failed);
   });
 });

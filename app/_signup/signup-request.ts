@@ -3,7 +3,7 @@
 // status code; only a bug can produce a 500.
 import 'server-only';
 import { badRequest } from '@/app/_web/bad-request';
-import { readCappedText } from '@/lib/capped-body';
+import { readCappedText, refuseUnreadBody } from '@/lib/capped-body';
 import { inSpan } from '@/lib/tracing';
 import { errorSummary, type Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
@@ -94,13 +94,11 @@ export async function readSignupRequest(
   }
 
   const body = await readCappedText(request, MAX_BODY_BYTES);
-  if (body === undefined) {
-    return Response.json({ error: `The body must be at most ${MAX_BODY_BYTES} bytes.` }, { status: 413 });
-  }
+  if (body.kind !== 'read') return refuseUnreadBody(body, `${MAX_BODY_BYTES} bytes`);
 
   let raw: unknown;
   try {
-    raw = JSON.parse(body);
+    raw = JSON.parse(body.text);
   } catch {
     return badRequest({ body: 'The body is not valid JSON.' });
   }

@@ -10,7 +10,7 @@
 import 'server-only';
 import { badRequest } from '@/app/_web/bad-request';
 import { authenticateAdmin, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
-import { readCappedText } from '@/lib/capped-body';
+import { readCappedText, refuseUnreadBody } from '@/lib/capped-body';
 import type { Logger } from '@/lib/log';
 import { parseInviteBody, type InviteRefusal } from '@/app/_workspaces/invite-input';
 import { inviteMembers, type InviteMembersDeps } from '@/app/_workspaces/invite-members';
@@ -37,13 +37,11 @@ export async function handleInviteRequest(request: Request, slug: string, deps: 
   }
 
   const body = await readCappedText(request, MAX_INVITE_BODY_BYTES);
-  if (body === undefined) {
-    return Response.json({ error: `The body must be at most ${MAX_INVITE_BODY_BYTES} bytes (1 MiB).` }, { status: 413 });
-  }
+  if (body.kind !== 'read') return refuseUnreadBody(body, `${MAX_INVITE_BODY_BYTES} bytes (1 MiB)`);
 
   let raw: unknown;
   try {
-    raw = JSON.parse(body);
+    raw = JSON.parse(body.text);
   } catch {
     return refused({ errors: { body: 'The body is not valid JSON.' }, invalid: [], invalidCount: 0 });
   }
