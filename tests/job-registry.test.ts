@@ -42,6 +42,17 @@ describe('the job registry', () => {
       expect(VERBS).toContain(name.split('-')[0]);
     });
 
+    it('carries ids only in its payload: no name, address or token goes to Valkey', () => {
+      const payload = { userId: '00000000-0000-4000-8000-000000000001', requestId: '00000000-0000-4000-8000-000000000002', invitationId: '00000000-0000-4000-8000-000000000003' };
+      const personal = { email: 'ada@example.com', name: 'Ada', token: 'secret' };
+      const parsed = contract.payload.parse({ ...payload, ...personal }) as Record<string, unknown>;
+      expect(Object.keys(parsed).length).toBeGreaterThan(0);
+      for (const [key, value] of Object.entries(parsed)) {
+        expect(key, `${name}'s payload`).toMatch(/Id$/);
+        expect(String(value)).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    });
+
     it('derives its job id from its payload, with its name in it', () => {
       const payload = { userId: '00000000-0000-4000-8000-000000000001', requestId: '00000000-0000-4000-8000-000000000002', invitationId: '00000000-0000-4000-8000-000000000003' };
       const id = contract.jobId(contract.payload.parse(payload));
