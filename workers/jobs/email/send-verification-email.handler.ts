@@ -1,6 +1,7 @@
 // send-verification-email
 // Enqueued by: the "resend verification email" button on the status page (through the outbox),
-//   at most once a minute per user; the email queue's highest priority (email-priorities.ts).
+//   at most once a minute per user; the email queue's second priority, right behind welcome
+//   emails (email-priorities.ts).
 // Side effect: one email with the link that verifies the address.
 // Idempotency: one job per press (its requestId); sent_emails.job_id is unique; the Message-ID is
 //   derived from the job id.
