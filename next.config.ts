@@ -1,11 +1,13 @@
 import type { NextConfig } from 'next';
+import { PHASE_DEVELOPMENT_SERVER } from 'next/constants';
+import { securityHeaders } from './lib/security-headers';
 
 // `output: 'standalone'`: the build leaves .next/standalone/server.js with only the node_modules
 // files its traced server code uses, so the container image carries no build tooling. `npm run
 // build` then copies .next/static in beside it (scripts/copy-standalone-assets.ts; Next leaves that
 // to the deployer), and `npm run web` runs that server. scripts/standalone-smoke.ts starts a copy
 // outside the repo, where a file the trace missed cannot be found in the repo's node_modules.
-const nextConfig: NextConfig = {
+const nextConfig = (phase: string): NextConfig => ({
   output: 'standalone',
   poweredByHeader: false,
   // Loaded by Node at run time rather than bundled: native code and packages that load their own
@@ -22,6 +24,10 @@ const nextConfig: NextConfig = {
     '/**': ['./lib/circuit-breaker.lua'],
   },
   typedRoutes: false,
-};
+  // On every page, route and static file (lib/security-headers.ts says why each).
+  async headers() {
+    return [{ source: '/:path*', headers: securityHeaders({ dev: phase === PHASE_DEVELOPMENT_SERVER }) }];
+  },
+});
 
 export default nextConfig;
