@@ -1,11 +1,15 @@
-// The admin login: a signed session cookie, a throttled form that never says which part was wrong,
-// no open redirect, origin checks on every cookie-authenticated write, Basic for scripts, logout.
+// The admin login: a signed session cookie (Secure and __Host- when APP_URL is https, whatever a
+// request header claims), a throttled form that never says which part was wrong, no open redirect,
+// origin checks on every cookie-authenticated write, Basic for scripts, logout.
 import { describe, expect, it, vi } from 'vitest';
 import { authenticateAdmin, requireAdminPage, safeNextPath } from '@/app/_admin/auth/admin-auth';
 import {
   createSessionCookie,
+  SECURE_SESSION_COOKIE,
+  serializeSessionCookie,
   SESSION_COOKIE,
   SESSION_TTL_SECONDS,
+  sessionCookieFrom,
   verifySessionCookie,
   type SessionCredentials,
 } from '@/app/_admin/auth/admin-session';
@@ -25,6 +29,8 @@ vi.mock('next/headers', () => ({
 
 const ADMIN = { user: 'admin', password: 'correct horse battery staple' };
 const NOW = Date.parse('2026-12-01T09:00:00Z');
+/** Served over plain http, as `npm start` serves it. */
+const APP_URL = 'http://app.test';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 function sessionCookie(admin: SessionCredentials = ADMIN, now = NOW): string {
@@ -98,21 +104,50 @@ describe('the login form', () => {
     const outcome = attemptLogin(
       loginForm({ user: 'admin', password: ADMIN.password, next: '/admin/queues?state=failed' }),
       formHeaders(),
-      { admin: ADMIN, throttle: new LoginThrottle(), now: NOW },
+      { admin: ADMIN, throttle: new LoginThrottle(), now: NOW, appUrl: APP_URL },
     );
     if (!outcome.ok) throw new Error(`refused: ${outcome.state.error}`);
     expect(outcome.redirectTo).toBe('/admin/queues?state=failed');
-    expect(outcome.cookie.options).toEqual({ httpOnly: true, sameSite: 'strict', path: '/', secure: false, maxAge: SESSION_TTL_SECONDS });
+    expect(outcome.cookie.options).toEqual({
+      name: SESSION_COOKIE,
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      secure: false,
+      maxAge: SESSION_TTL_SECONDS,
+    });
     expect(verifySessionCookie(outcome.cookie.value, ADMIN, NOW)?.user).toBe('admin');
   });
 
-  it('marks the cookie Secure when the request came over https', () => {
-    const outcome = attemptLogin(loginForm({ user: 'admin', password: ADMIN.password }), formHeaders(undefined, 'https'), {
+  it('names the cookie __Host- and marks it Secure when the app is served over https', () => {
+    const outcome = attemptLogin(loginForm({ user: 'admin', password: ADMIN.password }), formHeaders(), {
       admin: ADMIN,
       throttle: new LoginThrottle(),
       now: NOW,
+      appUrl: 'https://signup.example',
     });
-    expect(outcome.ok && outcome.cookie.options.secure).toBe(true);
+    if (!outcome.ok) throw new Error(`refused: ${outcome.state.error}`);
+    expect(outcome.cookie.options).toMatchObject({ name: SECURE_SESSION_COOKIE, secure: true, path: '/' });
+    expect(serializeSessionCookie(outcome.cookie.value, outcome.cookie.options)).toMatch(/^__Host-signup_admin=[^;]+; Path=\/; .*; Secure$/);
+  });
+
+  it('takes https from APP_URL, not from a header any client can send', () => {
+    for (const [proto, appUrl, secure] of [['https', APP_URL, false], ['http', 'https://signup.example', true]] as const) {
+      const outcome = attemptLogin(loginForm({ user: 'admin', password: ADMIN.password }), formHeaders(undefined, proto), {
+        admin: ADMIN,
+        throttle: new LoginThrottle(),
+        now: NOW,
+        appUrl,
+      });
+      expect(outcome.ok && outcome.cookie.options.secure, `X-Forwarded-Proto ${proto}, APP_URL ${appUrl}`).toBe(secure);
+    }
+  });
+
+  it('reads the __Host- cookie first', () => {
+    const secure = sessionCookie();
+    const headers = new Headers({ cookie: `${SESSION_COOKIE}=stale; ${SECURE_SESSION_COOKIE}=${secure}` });
+    expect(sessionCookieFrom(headers)).toBe(secure);
+    expect(sessionCookieFrom(new Headers({ cookie: `${SESSION_COOKIE}=${secure}` }))).toBe(secure);
   });
 
   it.each<[string, Record<string, string>]>([
@@ -120,7 +155,7 @@ describe('the login form', () => {
     ['a wrong user', { user: 'root', password: ADMIN.password }],
     ['nothing', {}],
   ])('refuses %s with the same message, keeping the user name and not the password', (_label, fields) => {
-    const outcome = attemptLogin(loginForm(fields), formHeaders(), { admin: ADMIN, throttle: new LoginThrottle(), now: NOW });
+    const outcome = attemptLogin(loginForm(fields), formHeaders(), { admin: ADMIN, throttle: new LoginThrottle(), now: NOW, appUrl: APP_URL });
     expect(outcome).toEqual({ ok: false, state: { user: fields.user ?? '', next: '/admin', error: WRONG_CREDENTIALS } });
   });
 
@@ -129,13 +164,14 @@ describe('the login form', () => {
       admin: { user: 'admin' },
       throttle: new LoginThrottle(),
       now: NOW,
+      appUrl: APP_URL,
     });
     expect(outcome.ok ? undefined : outcome.state.error).toBe(ADMIN_DISABLED);
   });
 
   it(`refuses every attempt from an address after ${LOGIN_FAILURES_PER_MINUTE} wrong ones in a minute, even the right one`, () => {
     const throttle = new LoginThrottle();
-    const deps = (now: number) => ({ admin: ADMIN, throttle, now });
+    const deps = (now: number) => ({ admin: ADMIN, throttle, now, appUrl: APP_URL });
     const wrong = loginForm({ user: 'admin', password: 'guess' });
     const right = loginForm({ user: 'admin', password: ADMIN.password });
 
@@ -170,6 +206,7 @@ describe('the login form', () => {
       admin: ADMIN,
       throttle: new LoginThrottle(),
       now: NOW,
+      appUrl: APP_URL,
     });
     expect(outcome.ok && outcome.redirectTo).toBe('/admin');
   });

@@ -13,7 +13,7 @@ import 'server-only';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { SESSION_COOKIE, sessionCookieFrom, verifySessionCookie } from '@/app/_admin/auth/admin-session';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE, sessionCookieFrom, verifySessionCookie } from '@/app/_admin/auth/admin-session';
 import { loginThrottle, type LoginThrottle } from '@/app/_admin/auth/login-throttle';
 import { clientAddress } from '@/app/_signup/rate-limiter';
 import { config } from '@/lib/config';
@@ -80,7 +80,8 @@ function checkOrigin(request: Request, check: { identity: AdminIdentity; via: 's
  * comes back to `nextPath` afterwards. Call it first, before reading anything.
  */
 export async function requireAdminPage(nextPath: string): Promise<AdminIdentity> {
-  const session = verifySessionCookie((await cookies()).get(SESSION_COOKIE)?.value, config().admin);
+  const jar = await cookies();
+  const session = verifySessionCookie(jar.get(SECURE_SESSION_COOKIE)?.value ?? jar.get(SESSION_COOKIE)?.value, config().admin);
   if (!session) redirect(loginPath(nextPath));
   return { user: session.user };
 }

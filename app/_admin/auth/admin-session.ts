@@ -14,6 +14,11 @@ import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 export const SESSION_COOKIE = 'signup_admin';
+/**
+ * Its name when the app is served over https. Browsers accept a `__Host-` cookie only with Secure,
+ * Path=/ and no Domain, so neither a plain-http page nor a sibling subdomain can set or overwrite it.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 
 /**
  * 8 hours: one working day, so the admin logs in once per shift rather than mid-incident, while a
@@ -95,6 +100,7 @@ export function verifySessionCookie(
 }
 
 export interface SessionCookieOptions {
+  name: string;
   httpOnly: true;
   sameSite: 'strict';
   path: '/';
@@ -103,37 +109,40 @@ export interface SessionCookieOptions {
 }
 
 /**
- * The cookie's attributes. HttpOnly keeps it from scripts; SameSite=Strict keeps browsers from
- * sending it on any request another site starts (links included, so a link to /admin from
- * elsewhere shows the login page once). Secure is set when the request reached us over https,
- * directly or through a proxy that says so in X-Forwarded-Proto: `npm start` serves plain http on
- * 127.0.0.1, where a Secure cookie would not be stored by every browser.
+ * The cookie's name and attributes. HttpOnly keeps it from scripts; SameSite=Strict keeps browsers
+ * from sending it on any request another site starts (links included, so a link to /admin from
+ * elsewhere shows the login page once). Secure, and the `__Host-` name, when the app is served over
+ * https (servedOverHttps): `npm start` serves plain http on 127.0.0.1, where a Secure cookie would
+ * not be stored by every browser.
  */
 export function sessionCookieOptions(secure: boolean, maxAge = SESSION_TTL_SECONDS): SessionCookieOptions {
-  return { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge };
+  return { name: secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge };
 }
 
 /** A Set-Cookie header value, for route handlers that answer with a plain Response. */
 export function serializeSessionCookie(value: string, options: SessionCookieOptions): string {
-  const parts = [`${SESSION_COOKIE}=${value}`, `Path=${options.path}`, `Max-Age=${options.maxAge}`, 'HttpOnly', 'SameSite=Strict'];
+  const parts = [`${options.name}=${value}`, `Path=${options.path}`, `Max-Age=${options.maxAge}`, 'HttpOnly', 'SameSite=Strict'];
   if (options.secure) parts.push('Secure');
   return parts.join('; ');
 }
 
-/** Whether the request came over https, as Next (or the proxy in front of it) reports it. */
-export function requestIsHttps(headers: Headers, url?: string): boolean {
-  const forwarded = headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
-  if (forwarded) return forwarded === 'https';
-  return url?.startsWith('https:') ?? false;
+/**
+ * Whether the app is served over https: what its configured public address (APP_URL) says. Not a
+ * request header, which any client can send: X-Forwarded-Proto: https on a plain-http request
+ * would otherwise mark the cookie Secure, and http on an https one would drop the flag.
+ */
+export function servedOverHttps(appUrl: string): boolean {
+  return appUrl.startsWith('https:');
 }
 
-/** The session cookie's value from a Cookie header. */
+/** The session cookie's value from a Cookie header: the `__Host-` one first. */
 export function sessionCookieFrom(headers: Headers): string | undefined {
+  const values = new Map<string, string>();
   for (const pair of (headers.get('cookie') ?? '').split(';')) {
     const separator = pair.indexOf('=');
-    if (separator > 0 && pair.slice(0, separator).trim() === SESSION_COOKIE) return pair.slice(separator + 1).trim();
+    if (separator > 0) values.set(pair.slice(0, separator).trim(), pair.slice(separator + 1).trim());
   }
-  return undefined;
+  return values.get(SECURE_SESSION_COOKIE) ?? values.get(SESSION_COOKIE);
 }
 
 function sign(key: Buffer, payload: string): string {

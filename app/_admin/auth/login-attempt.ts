@@ -3,7 +3,7 @@
 // form state; a wrong user and a wrong password read the same.
 import 'server-only';
 import { credentialsMatch, safeNextPath, type AdminCredentials } from '@/app/_admin/auth/admin-auth';
-import { createSessionCookie, requestIsHttps, sessionCookieOptions, type SessionCookieOptions } from '@/app/_admin/auth/admin-session';
+import { createSessionCookie, servedOverHttps, sessionCookieOptions, type SessionCookieOptions } from '@/app/_admin/auth/admin-session';
 import type { LoginThrottle } from '@/app/_admin/auth/login-throttle';
 import { clientAddress } from '@/app/_signup/rate-limiter';
 
@@ -25,6 +25,8 @@ export type LoginOutcome =
 export interface LoginDeps {
   admin: AdminCredentials;
   throttle: LoginThrottle;
+  /** APP_URL: an https one makes the cookie Secure and `__Host-`. */
+  appUrl: string;
   now?: number;
 }
 
@@ -52,7 +54,7 @@ export function attemptLogin(form: FormData, headers: Headers, deps: LoginDeps):
   return {
     ok: true,
     user,
-    cookie: { value: created.value, options: sessionCookieOptions(requestIsHttps(headers)) },
+    cookie: { value: created.value, options: sessionCookieOptions(servedOverHttps(deps.appUrl)) },
     redirectTo: next,
   };
 }

@@ -5,7 +5,6 @@
 // post this form.
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { SESSION_COOKIE } from '@/app/_admin/auth/admin-session';
 import { attemptLogin, type LoginFormState } from '@/app/_admin/auth/login-attempt';
 import { loginThrottle } from '@/app/_admin/auth/login-throttle';
 import { config } from '@/lib/config';
@@ -14,12 +13,13 @@ import { createLogger } from '@/lib/log';
 const log = createLogger('web');
 
 export async function logIn(_previous: LoginFormState, formData: FormData): Promise<LoginFormState> {
-  const outcome = attemptLogin(formData, await headers(), { admin: config().admin, throttle: loginThrottle() });
+  const outcome = attemptLogin(formData, await headers(), { admin: config().admin, throttle: loginThrottle(), appUrl: config().appUrl });
   if (!outcome.ok) {
     log.warn('admin login refused', { reason: outcome.state.error });
     return outcome.state;
   }
-  (await cookies()).set(SESSION_COOKIE, outcome.cookie.value, outcome.cookie.options);
+  const { name, ...options } = outcome.cookie.options;
+  (await cookies()).set(name, outcome.cookie.value, options);
   log.info('admin logged in', { user: outcome.user });
   // redirect() throws to unwind the action, so it stays outside any try/catch.
   redirect(outcome.redirectTo);

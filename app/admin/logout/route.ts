@@ -2,7 +2,7 @@
 // from this site only, so another page cannot sign the admin out with an image or a form.
 // The cookie is signed, not stored, so a copy taken elsewhere stays valid until it expires.
 import { LOGIN_PATH, sameOriginWrite } from '@/app/_admin/auth/admin-auth';
-import { requestIsHttps, serializeSessionCookie, sessionCookieFrom, sessionCookieOptions, verifySessionCookie } from '@/app/_admin/auth/admin-session';
+import { serializeSessionCookie, servedOverHttps, sessionCookieFrom, sessionCookieOptions, verifySessionCookie } from '@/app/_admin/auth/admin-session';
 import { config } from '@/lib/config';
 
 export const dynamic = 'force-dynamic';
@@ -17,7 +17,7 @@ export function POST(request: Request): Response {
     status: 303,
     headers: {
       location: LOGIN_PATH,
-      'set-cookie': serializeSessionCookie('', sessionCookieOptions(requestIsHttps(request.headers, request.url), 0)),
+      'set-cookie': serializeSessionCookie('', sessionCookieOptions(servedOverHttps(config().appUrl), 0)),
       'cache-control': 'no-store',
     },
   });
