@@ -176,6 +176,24 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The shortest ADMIN_PASSWORD a production web server accepts. It guards the whole admin area
+ * (dead-letter replay, invitations for any workspace, the queues' controls), and only the login
+ * throttle stands between it and an online guess; 16 random characters are out of reach of that.
+ */
+export const MIN_ADMIN_PASSWORD_LENGTH = 16;
+
+/** Why the admin password cannot guard a production admin area, or undefined when it can. */
+export function adminPasswordProblem(password: string | undefined): string | undefined {
+  if (!password) {
+    return 'ADMIN_PASSWORD is not set. The admin area (/admin, /api/admin) needs it in production; set ADMIN_PASSWORD (and ADMIN_USER, default "admin") and start again.';
+  }
+  if ([...password].length < MIN_ADMIN_PASSWORD_LENGTH) {
+    return `ADMIN_PASSWORD is ${[...password].length} characters long; it must be at least ${MIN_ADMIN_PASSWORD_LENGTH}. A generated one: openssl rand -base64 18`;
+  }
+  return undefined;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

@@ -93,6 +93,14 @@ async function main(): Promise<void> {
   const mocks = `http://127.0.0.1:${mocksHttpPort}`;
   await waitFor('mocks', `${mocks}/__health`);
   start('workers', process.execPath, ['dist/workers.js'], app, { ...env, WORKER_METRICS_PORT: '0' });
+  // A production server with a short admin password refuses to start, saying why.
+  start('web-short-password', process.execPath, ['server.js'], copy, { ...env, ADMIN_PASSWORD: 'fifteen-chars-x' });
+  const refused = started.at(-1) as Started;
+  const [code] = (await once(refused.child, 'exit')) as [number | null];
+  if (code !== 1 || !refused.output.join('').includes('must be at least 16')) {
+    throw new SmokeFailure(`with a 15-character ADMIN_PASSWORD the server exited ${code}: ${refused.output.join('').slice(-300)}`);
+  }
+  pass('a 15-character ADMIN_PASSWORD is refused at start, with the reason');
   start('web', process.execPath, ['server.js'], copy, env);
   const web = `http://127.0.0.1:${webPort}`;
   await waitFor('web', `${web}/api/health`);
