@@ -92,6 +92,10 @@ const envSchema = z
         return names as QueueName[];
       }),
     APP_URL: z.preprocess(emptyAsUndefined, z.string().url().optional()),
+    // POST /api/signups/sync, the synchronous baseline: four provider calls and an image render per
+    // request, for the benchmark, the e2e suite and the demo. Off, it answers 404, so a production
+    // deployment does not hand the public a way to make it call every provider.
+    SYNC_BASELINE: z.enum(['on', 'off']).default('off'),
     // Per client address; 0 turns the limit off (the benchmark does, to measure the path itself).
     SIGNUP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(30),
     // Ceiling for one call to a third party: a provider that hangs costs one timeout, never a
@@ -148,6 +152,7 @@ const envSchema = z
     workerShutdownDeadlineMs: env.WORKER_SHUTDOWN_DEADLINE_MS,
     lockOverrides: { lockDurationMs: env.WORKER_LOCK_DURATION_MS, stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS },
     circuitBreakers: env.CIRCUIT_BREAKERS === 'on',
+    syncBaseline: env.SYNC_BASELINE === 'on',
     alerts: { webhookUrl: env.ALERT_WEBHOOK_URL, windowMs: env.ALERT_WINDOW_MS },
     replayPerSecond: env.REPLAY_PER_SECOND,
     reconcileEveryMs: env.RECONCILE_EVERY_MS,
@@ -227,6 +232,7 @@ export function childProcessEnv(config: Config): Record<string, string> & { NODE
     MOCKS_SMTP_PORT: String(config.mocks.smtpPort),
     PROVIDER_TIMEOUT_MS: String(config.providers.timeoutMs),
     CIRCUIT_BREAKERS: config.circuitBreakers ? 'on' : 'off',
+    SYNC_BASELINE: config.syncBaseline ? 'on' : 'off',
   };
 }
 

@@ -78,6 +78,8 @@ async function main(): Promise<void> {
     MOCKS_HOST: '127.0.0.1',
     MOCKS_HTTP_PORT: String(mocksHttpPort),
     MOCKS_SMTP_PORT: String(mocksSmtpPort),
+    // The synchronous baseline exercises sharp and nodemailer inside the web's own trace.
+    SYNC_BASELINE: 'on',
   });
   const env = {
     ...childProcessEnv(settings),

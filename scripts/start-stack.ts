@@ -48,6 +48,8 @@ const env: NodeJS.ProcessEnv = {
 env.ALERT_WEBHOOK_URL ??= `${settings.providers.httpBaseUrl}/alerts`;
 // The demo shows the delayed "getting started" email a minute after signup, not three days.
 env.FOLLOW_UP_DELAY_MS ??= '60000';
+// The local demo compares the queued signup with the synchronous baseline (README, "More to try").
+env.SYNC_BASELINE ??= 'on';
 if (!settings.admin.password) {
   env.ADMIN_PASSWORD = randomBytes(12).toString('base64url');
   console.log(`[stack] ADMIN_PASSWORD was not set; generated one for this run: ${env.ADMIN_PASSWORD}`);

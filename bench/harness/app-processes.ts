@@ -63,6 +63,8 @@ export async function startWeb(stack: BenchStack, options: AppProcessOptions = {
     ADMIN_PASSWORD: adminPassword,
     // The per-address limit would refuse a load generator at once; the benchmark measures the path.
     SIGNUP_RATE_LIMIT_PER_MINUTE: '0',
+    // The signup-latency scenario measures the synchronous baseline against the queued path.
+    SYNC_BASELINE: 'on',
   });
   await waitUntilReady(started, async () => {
     const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);

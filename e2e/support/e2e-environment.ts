@@ -44,6 +44,8 @@ export const E2E = {
     // Named, so a developer's shell cannot leak in settings the specs depend on.
     WORKER_QUEUES: 'email,crm,avatar,analytics',
     CIRCUIT_BREAKERS: 'on',
+    // slow-providers.spec.ts compares the queued signup with the synchronous baseline.
+    SYNC_BASELINE: 'on',
     // The suite signs up many users from one address.
     SIGNUP_RATE_LIMIT_PER_MINUTE: '0',
     // A killed worker's job comes back within ~6 s instead of ~20 s (worker-crash.spec.ts). 5 s
