@@ -4,10 +4,13 @@
 // credentials get 401. Routes and pages still check for themselves (authenticateAdmin,
 // requireAdminPage): this is one layer, not the only one.
 //
-// Basic credentials are passed on unjudged: the route compares them and counts wrong ones per
-// client address, and the proxy cannot, because Next gives it no client address (X-Forwarded-For
-// is filled in only after the proxy has run). Judging them here, uncounted, would hand a guesser
-// an unthrottled yes/no.
+// Here a session cookie is judged by its signature and lifetime alone, with no I/O; whether it was
+// logged out is asked of Valkey by the route or page (session-store.ts), once per request. A
+// logged-out cookie therefore passes this gate and is refused there.
+//
+// Basic credentials are passed on unjudged: the route compares them and counts wrong ones in the
+// login budgets (login-throttle.ts), so that each attempt is judged and counted once, in one
+// place. Judging them here, uncounted, would hand a guesser an unthrottled yes/no.
 import type { NextRequest } from 'next/server';
 import {
   adminCrossSite,

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, machine, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { markdownTable, type Scenario, type ScenarioReport } from '@/bench/harness/scenario';
+import { chartFileName, markdownTable, type Scenario, type ScenarioReport } from '@/bench/harness/scenario';
 
 /** In the issue's order; each is `bench/scenarios/<id>.ts` exporting `scenario`. */
 const SCENARIO_IDS = [
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     try {
       const report = await scenario.run({ quick, progress });
       results.push({ scenario, report, seconds: (Date.now() - scenarioStarted) / 1_000 });
-      for (const chart of report.charts) writeFileSync(join(outDir, `${base}-${scenario.id}-${chart.name}.svg`), chart.svg);
+      for (const chart of report.charts) writeFileSync(join(outDir, chartFileName(base, scenario.id, chart.name)), chart.svg);
       progress(`done in ${((Date.now() - scenarioStarted) / 1_000).toFixed(0)} s`);
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -93,7 +93,7 @@ function reportMarkdown(date: string, base: string, quick: boolean, environment:
   );
   const sections = results.map(({ scenario, report, error, seconds }) => {
     const charts = (report?.charts ?? [])
-      .map((chart) => `![${chart.caption}](${base}-${scenario.id}-${chart.name}.svg)`)
+      .map((chart) => `![${chart.caption}](${chartFileName(base, scenario.id, chart.name)})`)
       .join('\n\n');
     const body = error ? `Could not run:\n\n\`\`\`\n${error}\n\`\`\`` : `${report?.markdown ?? ''}\n\n${charts}`;
     return `## ${scenario.title}\n\n${body.trim()}\n\n_${seconds.toFixed(0)} s._`;

@@ -2,15 +2,13 @@
 // down from the fault panel and watch its breaker open and the verdict turn, make the CRM refuse
 // for good so the waiting jobs become dead letters (which the users' status pages show), bring it
 // back, replay them from the dead-letter page, see the users' CRM jobs done, exactly one contact
-// per user at the CRM, and the verdict healthy again. Every wait is a polled expectation. It also
-// takes the README's screenshots of the health page and the dead letters.
+// per user at the CRM, and the verdict healthy again. Every wait is a polled expectation.
 import type { APIRequestContext, Page } from '@playwright/test';
 import { createQueueSet, closeQueueSet, QUEUE_NAMES } from '../lib/queues';
 import { createProducerConnection } from '../lib/valkey';
 import { E2E } from './support/e2e-environment';
 import { expect, test } from './support/fixtures';
 import { inspect } from './support/mock-providers';
-import { readmeScreenshot } from './support/readme-screenshot';
 
 const ADMIN = E2E.admin;
 const QUEUES = ['email', 'crm', 'avatar', 'analytics'];
@@ -96,7 +94,6 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
       for (const user of users) await expect(deadLetterRow(page, user)).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 120_000 });
     for (const user of users) await expect(deadLetterRow(page, user)).toContainText('answered 422');
-    await readmeScreenshot(page, 'admin-dead-letters');
   });
 
   await test.step("the user's status page shows the CRM job dead-lettered", async () => {
@@ -161,7 +158,6 @@ test('an operator watches the CRM fail, then replays its dead letters once it is
     await page.goto('/admin');
     await expect(verdict).toHaveAttribute('data-verdict', 'healthy', { timeout: 60_000 });
     await expect(page.getByTestId('queue-crm')).toHaveAttribute('data-breaker', 'closed');
-    await readmeScreenshot(page, 'admin-health');
   });
 
   await test.step('logging out closes the console', async () => {

@@ -2,10 +2,13 @@
 // signup still lands on the status page, whose jobs finish a few seconds later; the synchronous
 // baseline (POST /api/signups/sync) calls the four providers inside the request, so it answers only
 // after their latency. Both timings are recorded in the report; only the baseline's, its defining
-// behaviour, is asserted.
+// behaviour, is asserted. With only the CRM and storage slow, the status page shows the jobs that
+// are done beside the ones still running, and fills in the rest by itself (the README's picture of
+// it is taken there).
 import { expect, test } from './support/fixtures';
 import { setFault } from './support/mock-providers';
-import { expectEveryJob, signUpInForm, uniqueEmail } from './support/signup-flow';
+import { readmeScreenshot } from './support/readme-screenshot';
+import { expectEveryJob, jobRow, signUpInForm, uniqueEmail } from './support/signup-flow';
 
 const PROVIDER_LATENCY_MS = 3_000;
 
@@ -32,4 +35,23 @@ test('slow providers slow the synchronous baseline, not the signup form', async 
   await test.info().attach('timings.json', { body: JSON.stringify(timings, null, 2), contentType: 'application/json' });
 
   expect(syncMs).toBeGreaterThan(PROVIDER_LATENCY_MS);
+});
+
+test('the status page shows finished jobs beside running ones, and fills in the rest by itself', async ({ page }) => {
+  // Long enough to see both running, under the 10 s provider timeout so each succeeds at once.
+  const latencyMs = 8_000;
+  await setFault('crm', { mode: 'slow', latencyMs });
+  await setFault('storage', { mode: 'slow', latencyMs });
+
+  await signUpInForm(page, { name: 'Grace Hopper', email: uniqueEmail('filling-in'), workspace: 'navy' });
+  await expect(jobRow(page, 'send-welcome-email')).toHaveAttribute('data-state', 'done');
+  await expect(jobRow(page, 'track-signup-event')).toHaveAttribute('data-state', 'done');
+  await expect(jobRow(page, 'sync-crm-contact')).toHaveAttribute('data-state', 'running');
+  await expect(jobRow(page, 'generate-avatar')).toHaveAttribute('data-state', 'running');
+  await expect(page.getByTestId('avatar')).toHaveCount(0);
+  await readmeScreenshot(page, 'status-filling-in');
+
+  // No reload: the page's own polling brings the rest.
+  await expectEveryJob(page, 'done', { timeout: 30_000 });
+  await expect(page.getByTestId('avatar')).toBeVisible();
 });

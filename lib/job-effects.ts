@@ -12,6 +12,8 @@ export const EFFECT_TABLES = {
   avatars: ['user_id'],
   analytics_events: ['event_id'],
   sent_emails: ['job_id'],
+  // One row per erasure job: what it deleted at its provider after the account was deleted.
+  erasures: ['job_id'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type EffectTable = keyof typeof EFFECT_TABLES;

@@ -1,13 +1,16 @@
 // Answering a Prometheus scrape: the bearer-token check, the registry in text format, and, in the
-// web process, the queues' state read from Valkey at scrape time (depth by state from BullMQ, the
-// oldest waiting job, workers online, each breaker's state). Worker processes serve their own
-// registry alone (workers/runtime/metrics-server.ts): every process would read the same queues.
+// web process, the shared state read at scrape time: the queues' from Valkey (depth by state from
+// BullMQ, the oldest waiting job, workers online, each breaker's state) and the outbox's backlog
+// from PostgreSQL. Worker processes serve their own registry alone
+// (workers/runtime/metrics-server.ts): every process would read the same numbers. The outbox is
+// read here, apart from the relay it watches, so a stuck relay cannot freeze the gauge on it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CircuitBreaker } from '@/lib/circuit-breaker';
 import { withDeadline } from '@/lib/deadline';
-import type { Logger } from '@/lib/log';
-import type { Metrics } from '@/lib/metrics';
+import { errorSummary, type Logger } from '@/lib/log';
+import { declareJobSeries, type Metrics } from '@/lib/metrics';
 import { QUEUE_PROVIDERS, type QueueSet } from '@/lib/queues';
+import { query, sql, type Queryable } from '@/lib/sql';
 import type { Valkey } from '@/lib/valkey';
 
 /** With no token configured every scrape is allowed (the endpoint must then stay internal). */
@@ -32,11 +35,25 @@ export interface QueueStateSources {
   log?: Logger;
 }
 
-export interface MetricsRequestDeps {
-  metrics: Metrics;
-  token?: string;
+/** Where the web process reads the outbox's backlog at scrape time. */
+export interface OutboxStateSources {
+  db: Queryable;
+  log?: Logger;
+}
+
+/** What a scrape renders besides the registry's own samples. */
+export interface ScrapeSources {
   /** The web process's queues; a worker process serves its registry alone. */
   queueState?: QueueStateSources;
+  /** The web process's database. */
+  outboxState?: OutboxStateSources;
+  /** The job contracts, whose counters' series are created before the first scrape (declareJobSeries). */
+  jobs?: ReadonlyArray<{ queue: string; name: string }>;
+}
+
+export interface MetricsRequestDeps extends ScrapeSources {
+  metrics: Metrics;
+  token?: string;
 }
 
 /** GET /api/metrics as a plain Request → Response function. */
@@ -44,14 +61,18 @@ export async function handleMetricsRequest(request: Request, deps: MetricsReques
   if (!isAuthorizedScrape(request.headers.get('authorization'), deps.token)) {
     return new Response('Unauthorized\n', { status: 401, headers: { 'www-authenticate': 'Bearer realm="metrics"' } });
   }
-  return new Response(await exposition(deps.metrics, deps.queueState), {
+  return new Response(await exposition(deps.metrics, deps), {
     headers: { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' },
   });
 }
 
-/** The registry in Prometheus text format, preceded by a read of the queues' state when given. */
-export async function exposition(target: Metrics, queueState?: QueueStateSources): Promise<string> {
-  const bullmq = queueState ? await collectQueueState(target, queueState) : '';
+/** The registry in Prometheus text format, preceded by reads of the queues and the outbox when given. */
+export async function exposition(target: Metrics, { queueState, outboxState, jobs }: ScrapeSources = {}): Promise<string> {
+  if (jobs) declareJobSeries(target, jobs);
+  const [bullmq] = await Promise.all([
+    queueState ? collectQueueState(target, queueState) : '',
+    outboxState ? collectOutboxState(target, outboxState) : undefined,
+  ]);
   const own = await target.registry.metrics();
   return bullmq === '' ? own : `${own.trimEnd()}\n${bullmq}\n`;
 }
@@ -109,6 +130,34 @@ export async function collectQueueState(target: Metrics, { queues, valkey, keyPr
     target.queueStateUp.set(0);
     log?.warn('metrics: could not read the queues', { error: error instanceof Error ? error.message : String(error) });
     return '';
+  }
+}
+
+/** The outbox read shares the scrape's budget with the queues' (they run side by side). */
+const OUTBOX_STATE_BUDGET_MS = 2_000;
+
+/**
+ * The outbox's due, undispatched rows: how many, and how long the oldest has waited since it fell
+ * due, the age the admin's health page shows too. Rows scheduled for later (the follow-up email,
+ * days ahead) are not a backlog. One statement over the (dispatched_at, available_at) index; on
+ * failure the gauges are left out, not stale, and the alert on them stays silent rather than wrong.
+ */
+export async function collectOutboxState(target: Metrics, { db, log }: OutboxStateSources): Promise<void> {
+  try {
+    const [row] = await withDeadline(
+      query<{ pending: string; oldest_seconds: number | null }>(db, sql`
+        SELECT count(*) AS pending, extract(epoch FROM now() - min(available_at))::float8 AS oldest_seconds
+          FROM outbox_messages
+         WHERE dispatched_at IS NULL AND available_at <= now()`),
+      OUTBOX_STATE_BUDGET_MS,
+      () => new Error(`no answer within ${OUTBOX_STATE_BUDGET_MS} ms`),
+    );
+    target.outboxPendingRows.set(Number(row?.pending ?? 0));
+    target.outboxOldestPendingAgeSeconds.set(Math.max(0, row?.oldest_seconds ?? 0));
+  } catch (error) {
+    target.outboxPendingRows.remove();
+    target.outboxOldestPendingAgeSeconds.remove();
+    log?.warn('metrics: could not read the outbox', { error: errorSummary(error) });
   }
 }
 

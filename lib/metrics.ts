@@ -6,6 +6,10 @@
 //
 // Labels carry only small fixed sets: queue and job names, providers, outcomes, status codes.
 // Never a user id, an email or a job id: each new label value is a new time series, kept forever.
+// Every counter has a series at 0 for each of its known label values from the start (the job
+// names once declareJobSeries is given them), so the dashboard never shows "No data" for a quiet
+// counter and increase() sees a counter's first event: a series first scraped at 1 has no earlier
+// sample to rise from.
 //
 // The avatar queue's sandboxed processor runs in a child process whose registry nobody scrapes: the
 // storage provider's call latency, its rate-limited attempts and the breaker transitions seen there
@@ -13,6 +17,7 @@
 // Worker's events), and the breaker gauge is read from Valkey, so the storage breaker is covered.
 import type { Job } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { QUEUE_NAMES, QUEUE_PROVIDERS } from '@/lib/queues';
 
 // A worker picks a job up within milliseconds when idle; a backlog, an open breaker or a rate limit
 // holds it for minutes. Up to an hour, so a queue that stopped draining still lands in a bucket.
@@ -24,6 +29,19 @@ const PROCESSING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 const PROVIDER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];
 // A signup answers in 5–70 ms when healthy; the database's 1.5 s budget bounds the 503s.
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2, 5];
+
+// The label values each counter is created with. A value used elsewhere and missing here still
+// counts; its series merely starts at its first event.
+const RATE_LIMIT_REASONS = ['breaker_open', 'provider_rate_limited', 'tenant_concurrency', 'tenant_rate'] as const;
+const CANCEL_REASONS = ['operator', 'shutdown'] as const;
+// Every change lib/circuit-breaker.lua can make.
+const BREAKER_TRANSITIONS = [
+  ['closed', 'open'],
+  ['open', 'half-open'],
+  ['half-open', 'closed'],
+  ['half-open', 'open'],
+] as const;
+const BREAKER_PROVIDERS = [...new Set(Object.values(QUEUE_PROVIDERS))];
 
 export type JobOutcome = 'completed' | 'failed' | 'retrying';
 export type ProviderOutcome = 'ok' | 'transient' | 'permanent' | 'rate_limited';
@@ -64,6 +82,7 @@ export function createMetrics() {
       buckets: REQUEST_BUCKETS,
       registers,
     }),
+    // This and the other counters labelled by job get their series from declareJobSeries.
     jobRetries: new Counter({
       name: 'signup_job_retries_total',
       help: 'Failed attempts that will be retried with backoff',
@@ -72,28 +91,49 @@ export function createMetrics() {
     }),
     jobRateLimited: new Counter({
       name: 'signup_job_rate_limited_total',
-      help: 'Attempts put back to wait without spending an attempt; reason breaker_open or provider_rate_limited',
+      help: 'Attempts put back without spending an attempt; reason breaker_open, provider_rate_limited, tenant_concurrency or tenant_rate',
       labelNames: ['queue', 'job', 'reason'] as const,
+      registers,
+    }),
+    jobsCancelled: withSeries(
+      new Counter({
+        name: 'signup_jobs_cancelled_total',
+        help: 'Jobs stopped before they finished; reason operator (cancelled from the admin, for good) or shutdown (a running attempt handed back to the queue)',
+        labelNames: ['queue', 'reason'] as const,
+        registers,
+      }),
+      QUEUE_NAMES.flatMap((queue) => CANCEL_REASONS.map((reason) => ({ queue, reason }))),
+    ),
+    jobsDeduplicated: new Counter({
+      name: 'signup_jobs_deduplicated_total',
+      help: 'Adds BullMQ collapsed into the job queued or running under the same deduplication id instead of creating their own (docs/backpressure.md#job-ids-or-deduplication)',
+      labelNames: ['queue', 'job'] as const,
       registers,
     }),
     deadLetters: new Counter({
       name: 'signup_dead_letters_total',
-      help: 'Dead letters written to PostgreSQL',
+      help: 'Dead letters written to PostgreSQL for failed jobs (cancelled ones count in signup_jobs_cancelled_total)',
       labelNames: ['queue', 'job'] as const,
       registers,
     }),
-    breakerTransitions: new Counter({
-      name: 'signup_breaker_transitions_total',
-      help: 'Circuit breaker state changes this process caused',
-      labelNames: ['provider', 'from', 'to'] as const,
-      registers,
-    }),
-    outboxDispatchFailures: new Counter({
-      name: 'signup_outbox_dispatch_failures_total',
-      help: 'Failed attempts to move outbox rows into Valkey; path fast (the signup request) or relay',
-      labelNames: ['path'] as const,
-      registers,
-    }),
+    breakerTransitions: withSeries(
+      new Counter({
+        name: 'signup_breaker_transitions_total',
+        help: 'Circuit breaker state changes this process caused',
+        labelNames: ['provider', 'from', 'to'] as const,
+        registers,
+      }),
+      BREAKER_PROVIDERS.flatMap((provider) => BREAKER_TRANSITIONS.map(([from, to]) => ({ provider, from, to }))),
+    ),
+    outboxDispatchFailures: withSeries(
+      new Counter({
+        name: 'signup_outbox_dispatch_failures_total',
+        help: 'Failed attempts to move outbox rows into Valkey; path fast (the signup request) or relay',
+        labelNames: ['path'] as const,
+        registers,
+      }),
+      [{ path: 'fast' }, { path: 'relay' }],
+    ),
     outboxMarksUnwritten: new Counter({
       name: 'signup_outbox_marks_unwritten_total',
       help: 'Outbox rows dispatched by the fast path whose dispatched mark could not be written; the relay sends them again under the same job ids',
@@ -104,12 +144,29 @@ export function createMetrics() {
       help: 'Signups saved without their analytics event because the analytics queue was over ANALYTICS_SHED_DEPTH',
       registers,
     }),
-    reconcilerRepairs: new Counter({
-      name: 'signup_reconciler_repairs_total',
-      help: 'Jobs the reconciler accounted for; kind reenqueued (Valkey lost it) or dead_letter_written',
-      labelNames: ['kind'] as const,
+    adminLoginFailures: withSeries(
+      new Counter({
+        name: 'signup_admin_login_failures_total',
+        help: 'Admin sign-ins refused, by the login form or Basic credentials; outcome wrong (judged wrong) or throttled (a budget was spent, so not judged)',
+        labelNames: ['outcome'] as const,
+        registers,
+      }),
+      [{ outcome: 'wrong' }, { outcome: 'throttled' }],
+    ),
+    rateBudgetFallbacks: new Counter({
+      name: 'signup_rate_budget_fallbacks_total',
+      help: 'Rate-limit decisions this process made from its own memory because Valkey did not answer in time (lib/rate-budgets.ts)',
       registers,
     }),
+    reconcilerRepairs: withSeries(
+      new Counter({
+        name: 'signup_reconciler_repairs_total',
+        help: 'Jobs the reconciler accounted for; kind reenqueued (Valkey lost it) or dead_letter_written',
+        labelNames: ['kind'] as const,
+        registers,
+      }),
+      [{ kind: 'reenqueued' }, { kind: 'dead_letter_written' }],
+    ),
     queueOldestWaitingSeconds: new Gauge({
       name: 'signup_queue_oldest_waiting_seconds',
       help: 'Age of the job next in line in the wait list, since it was added or last started; 0 when none waits',
@@ -122,11 +179,30 @@ export function createMetrics() {
       labelNames: ['queue'] as const,
       registers,
     }),
-    queueStateUp: new Gauge({
-      name: 'signup_queue_state_up',
-      help: '1 when this scrape could read the queues and breakers from Valkey, else 0',
-      registers,
-    }),
+    // The web sets it at each scrape; a worker process, which never reads the queues, exports none
+    // rather than a 0 that would read as "Valkey unreadable".
+    queueStateUp: withoutSample(
+      new Gauge({
+        name: 'signup_queue_state_up',
+        help: '1 when this scrape could read the queues and breakers from Valkey, else 0',
+        registers,
+      }),
+    ),
+    // Read by the web at scrape time (lib/metrics-scrape.ts); absent when PostgreSQL did not answer.
+    outboxPendingRows: withoutSample(
+      new Gauge({
+        name: 'signup_outbox_pending_rows',
+        help: 'Outbox rows that are due (available_at passed) and not yet dispatched to Valkey; rows scheduled for later are not counted',
+        registers,
+      }),
+    ),
+    outboxOldestPendingAgeSeconds: withoutSample(
+      new Gauge({
+        name: 'signup_outbox_oldest_pending_age_seconds',
+        help: 'How long the oldest due, undispatched outbox row has waited since it fell due; 0 when none waits',
+        registers,
+      }),
+    ),
     breakerOpen: new Gauge({
       name: 'signup_breaker_open',
       help: '1 while the provider breaker is not closed (open, or half-open waiting on its probe)',
@@ -134,6 +210,31 @@ export function createMetrics() {
       registers,
     }),
   };
+}
+
+/** `counter` with a series at 0 for each of `labels`. */
+function withSeries<T extends string>(counter: Counter<T>, labels: Array<Record<T, string>>): Counter<T> {
+  for (const set of labels) counter.inc(set, 0);
+  return counter;
+}
+
+/** An unlabelled gauge exports nothing until it is first set, instead of prom-client's 0. */
+function withoutSample(gauge: Gauge): Gauge {
+  gauge.remove();
+  return gauge;
+}
+
+/**
+ * Creates the series at 0 of the counters labelled by queue and job, for these jobs (the contracts,
+ * which stand above lib/). Whoever serves a registry calls it before its first scrape, which is as
+ * good as at creation, since nothing reads a registry before that; a series that exists already
+ * keeps its value.
+ */
+export function declareJobSeries(target: Metrics, jobs: ReadonlyArray<{ queue: string; name: string }>): void {
+  for (const { queue, name: job } of jobs) {
+    for (const counter of [target.jobRetries, target.deadLetters, target.jobsDeduplicated]) counter.inc({ queue, job }, 0);
+    for (const reason of RATE_LIMIT_REASONS) target.jobRateLimited.inc({ queue, job, reason }, 0);
+  }
 }
 
 // On globalThis, so Next's dev reloads and every route module that imports this share one registry:

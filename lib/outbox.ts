@@ -12,6 +12,7 @@ import { metrics } from '@/lib/metrics';
 import { jobIntervalMs, type QueueName, type QueueSet } from '@/lib/queues';
 import { execute, query, sql, transaction, type Pool, type Queryable, type Sql } from '@/lib/sql';
 import { reserveTenantSlots } from '@/lib/tenant-pacer';
+import { activeTraceContext, inSpan, linksTo, redispatchSpans } from '@/lib/tracing';
 
 /** What the outbox stores for one job; plain JSON only (ids, never personal data). */
 export interface OutboxEntry {
@@ -19,7 +20,10 @@ export interface OutboxEntry {
   jobName: string;
   jobId: string;
   payload: Record<string, unknown>;
-  /** The workspace whose share of the queue the job uses, when its contract is paced by tenant. */
+  /**
+   * The workspace whose share of the queue the job uses (lib/tenant-limits.ts); absent, the job is
+   * its own subject's tenant. Travels in the job's data as `tenant`.
+   */
   tenant?: string | null;
   /** Not to run before this time; absent: now. */
   availableAt?: Date;
@@ -27,15 +31,25 @@ export interface OutboxEntry {
 
 export interface OutboxRow extends OutboxEntry {
   id: bigint;
+  /**
+   * The W3C trace context active when the row was written (lib/tracing.ts, activeTraceContext);
+   * null when nothing was traced. Whoever dispatches the row later joins its job to that trace.
+   */
+  traceContext?: string | null;
 }
 
-/** A job's default options by its name (the contracts' jobOptions). */
-export type JobOptionsLookup = (jobName: string) => JobsOptions;
+/**
+ * A job's options by its name (the contracts' jobOptions): its defaults and, given the payload,
+ * its deduplication.
+ */
+export type JobOptionsLookup = (jobName: string, payload?: Record<string, unknown>) => JobsOptions;
 
 /** Where rows are dispatched to: the queues, and the options each job is added with. */
 export interface Dispatch {
   queues: QueueSet;
   jobOptions: JobOptionsLookup;
+  /** Whether a job is paced on its tenant's clock at dispatch (the contracts' pacedByTenant). */
+  pacedByTenant: (jobName: string) => boolean;
   /**
    * Where the fast path's dispatched marks go: written behind the caller and together. Without
    * it, dispatchNow writes the mark itself before it returns.
@@ -59,12 +73,12 @@ export function isDueSoon(row: Pick<OutboxRow, 'availableAt'>, now = Date.now())
 /**
  * The INSERT of the entries' rows, returning them: one statement whatever their number, so a
  * producer can run it alone in its transaction or inside a statement of its own (a signup writes
- * its user and its rows in one).
+ * its user and its rows in one). Each row keeps the trace active now, in the same statement.
  */
 export function outboxInsertSql(entries: readonly OutboxEntry[]): Sql {
   return sql`
-    INSERT INTO outbox_messages (queue, job_name, job_id, payload, tenant, available_at)
-    SELECT queue, job_name, job_id, payload, tenant, coalesce(available_at, now())
+    INSERT INTO outbox_messages (queue, job_name, job_id, payload, tenant, available_at, trace_context)
+    SELECT queue, job_name, job_id, payload, tenant, coalesce(available_at, now()), ${activeTraceContext()}::text
       FROM unnest(${entries.map((entry) => entry.queue)}::text[],
                   ${entries.map((entry) => entry.jobName)}::text[],
                   ${entries.map((entry) => entry.jobId)}::text[],
@@ -97,28 +111,60 @@ export class EnqueueTimeoutError extends Error {
 /**
  * Adds the rows' jobs to Valkey. The adds run concurrently over one connection, so a signup's jobs
  * cost about one round trip. Throws if Valkey refuses or misses the deadline; nothing is marked
- * then.
+ * then. With `continueTracesAs`, each job's spans continue its row's stored trace, under a producer
+ * span named after the dispatcher (redispatchRows); without it the jobs join the active trace.
  */
 export async function enqueueRows(
-  { queues, jobOptions }: Dispatch,
+  { queues, jobOptions, pacedByTenant }: Dispatch,
   rows: OutboxRow[],
-  deadlineMs = ENQUEUE_DEADLINE_MS,
+  { deadlineMs = ENQUEUE_DEADLINE_MS, continueTracesAs }: { deadlineMs?: number; continueTracesAs?: string } = {},
 ): Promise<void> {
+  const traced = continueTracesAs ? redispatchSpans(continueTracesAs, 'continue', rows) : undefined;
+  const metadata = new Map(rows.map((row, index) => [row, traced?.metadata[index]]));
   const byQueue = groupBy(rows, (row) => row.queue);
-  const adds = jobDelays(queues, rows).then((delays) =>
+  const adds = jobDelays(queues, rows, pacedByTenant).then((delays) =>
     Promise.all(
       [...byQueue].map(([queue, queueRows]) =>
         queues[queue].addBulk(
           queueRows.map((row) => ({
             name: row.jobName,
-            data: row.payload,
-            opts: { ...jobOptions(row.jobName), jobId: row.jobId, delay: delays.get(row) ?? 0 },
+            data: row.tenant ? { ...row.payload, tenant: row.tenant } : row.payload,
+            opts: {
+              ...jobOptions(row.jobName, row.payload),
+              jobId: row.jobId,
+              delay: delays.get(row) ?? 0,
+              ...telemetryOf(metadata.get(row)),
+            },
           })),
-        ),
+        ).then((jobs) => countDeduplicated(queue, queueRows, jobs)),
       ),
     ),
   );
-  await withDeadline(adds, deadlineMs, () => new EnqueueTimeoutError(`Valkey did not take the jobs within ${deadlineMs} ms`));
+  try {
+    await withDeadline(adds, deadlineMs, () => new EnqueueTimeoutError(`Valkey did not take the jobs within ${deadlineMs} ms`));
+  } catch (error) {
+    traced?.end(error);
+    throw error;
+  }
+  traced?.end();
+}
+
+/** BullMQ carries `metadata` in the job (as `tm`) and starts the job's consumer span from it. */
+function telemetryOf(metadata: string | undefined): { telemetry?: { metadata: string } } {
+  return metadata ? { telemetry: { metadata } } : {};
+}
+
+/**
+ * Adds rows whose request is long over, for the relay or the reconciler. Their work is still the
+ * request's, so each job continues its row's stored trace; the dispatcher's span, covering rows of
+ * many requests, is a trace of its own, linked to each row's (docs/architecture.md#one-trace-per-signup).
+ */
+export function redispatchRows(dispatch: Dispatch, rows: OutboxRow[], by: 'relay' | 'reconciler'): Promise<void> {
+  return inSpan(
+    `outbox ${by}`,
+    { root: true, links: linksTo(rows.map((row) => row.traceContext)), attributes: { 'outbox.rows': rows.length } },
+    () => enqueueRows(dispatch, rows, { continueTracesAs: by }),
+  );
 }
 
 /**
@@ -222,7 +268,7 @@ export async function relayPendingBatch(
     if (rows.length === 0) return { claimed: 0, dispatched: 0 };
     const ids = rows.map((row) => row.id.toString());
     try {
-      await enqueueRows(dispatch, rows);
+      await redispatchRows(dispatch, rows, 'relay');
     } catch (cause) {
       const error = cause instanceof Error ? cause : new Error(String(cause));
       await execute(client, sql`
@@ -242,14 +288,18 @@ export async function relayPendingBatch(
  * tenant's clock (lib/tenant-pacer.ts), whichever is later. Computed at every dispatch, so a row
  * relayed or re-enqueued late keeps its time instead of starting its delay over.
  */
-async function jobDelays(queues: QueueSet, rows: OutboxRow[]): Promise<Map<OutboxRow, number>> {
+async function jobDelays(
+  queues: QueueSet,
+  rows: OutboxRow[],
+  pacedByTenant: Dispatch['pacedByTenant'],
+): Promise<Map<OutboxRow, number>> {
   const now = Date.now();
   const delays = new Map<OutboxRow, number>();
   for (const row of rows) {
     if (row.availableAt) delays.set(row, Math.max(0, row.availableAt.getTime() - now));
   }
   const paced = groupBy(
-    rows.filter((row) => row.tenant),
+    rows.filter((row) => row.tenant && pacedByTenant(row.jobName)),
     (row) => `${row.queue}\u0000${row.tenant}`,
   );
   await Promise.all(
@@ -260,6 +310,19 @@ async function jobDelays(queues: QueueSet, rows: OutboxRow[]): Promise<Map<Outbo
     }),
   );
   return delays;
+}
+
+/**
+ * Counts the adds BullMQ collapsed into a job already queued under their deduplication id, from
+ * what the add returned, so counting costs no round trip: a collapsed add answers with the id of
+ * the job it joined, any other add with its own (an id that exists already is answered with
+ * itself). Holds for the deduplication modes the contracts use; under `replace` it is the
+ * earlier, delayed job that gives way, and the add answers with its own id.
+ */
+function countDeduplicated(queue: QueueName, rows: readonly OutboxRow[], jobs: ReadonlyArray<{ id?: string }>): void {
+  rows.forEach((row, index) => {
+    if (jobs[index]?.id !== row.jobId) metrics().jobsDeduplicated.inc({ queue, job: row.jobName });
+  });
 }
 
 function groupBy<Key>(rows: OutboxRow[], keyOf: (row: OutboxRow) => Key): Map<Key, OutboxRow[]> {
@@ -274,7 +337,7 @@ function groupBy<Key>(rows: OutboxRow[], keyOf: (row: OutboxRow) => Key): Map<Ke
 }
 
 /** The columns an outbox row is read back with. */
-export const OUTBOX_COLUMNS = sql`id, queue, job_name, job_id, payload, tenant, available_at`;
+export const OUTBOX_COLUMNS = sql`id, queue, job_name, job_id, payload, tenant, available_at, trace_context`;
 
 /** An outbox_messages row as SQL returns it (pg gives bigint columns as strings). */
 export interface OutboxSqlRow {
@@ -285,6 +348,8 @@ export interface OutboxSqlRow {
   payload: unknown;
   tenant: string | null;
   available_at: Date | null;
+  /** Absent from queries that do not select it: their rows carry no trace. */
+  trace_context?: string | null;
 }
 
 export function fromSql(row: OutboxSqlRow): OutboxRow {
@@ -296,5 +361,6 @@ export function fromSql(row: OutboxSqlRow): OutboxRow {
     payload: row.payload as Record<string, unknown>,
     tenant: row.tenant,
     availableAt: row.available_at ?? undefined,
+    traceContext: row.trace_context ?? null,
   };
 }

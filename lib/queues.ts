@@ -58,17 +58,46 @@ export function queuePrefix(basePrefix: string, queue: QueueName): string {
 
 export type QueueSet = Readonly<Record<QueueName, Queue>>;
 
-/** One Queue per name over a single shared connection (BullMQ reuses a connection it is given). */
+/**
+ * One Queue per name over a single shared connection (BullMQ reuses a connection it is given).
+ *
+ * A Queue's first use waits for its handshake: the connection's ready event, then BullMQ's own
+ * INFO version check. If the connection drops while that INFO is in flight, a connection that
+ * does not retry commands (the producer's, lib/valkey.ts) fails it, and BullMQ keeps the failed
+ * handshake: every later call on that Queue fails at once with the same error, long after Valkey
+ * is back. So the set watches each Queue's handshake and, on the first use after the connection
+ * is ready again, replaces a Queue whose handshake failed with a fresh one on the same
+ * connection. Without this a web process whose Valkey died at the wrong moment would leave every
+ * job to the relay until it restarted.
+ */
 export function createQueueSet(connection: Valkey, basePrefix: string): QueueSet {
   const telemetry = queueTelemetry();
-  const entries = QUEUE_NAMES.map((name) => {
+  const current = new Map<QueueName, Queue>();
+  const failedHandshake = new Set<QueueName>();
+  const open = (name: QueueName): Queue => {
     const queue = new Queue(name, { connection, prefix: queuePrefix(basePrefix, name), telemetry });
     // A Queue re-emits its connection's errors; the connection's owner reports those, and without
     // a listener Node would print each one as an unhandled 'error' event.
     queue.on('error', () => undefined);
-    return [name, queue] as const;
-  });
-  return Object.fromEntries(entries) as Record<QueueName, Queue>;
+    queue.waitUntilReady().catch(() => {
+      if (current.get(name) === queue) failedHandshake.add(name);
+    });
+    current.set(name, queue);
+    return queue;
+  };
+  const use = (name: QueueName): Queue => {
+    const queue = current.get(name) ?? open(name);
+    if (!failedHandshake.has(name) || connection.status !== 'ready') return queue;
+    failedHandshake.delete(name);
+    // Shared connection: closing the broken Queue only drops its listeners, never the connection.
+    queue.close().catch(() => undefined);
+    return open(name);
+  };
+  QUEUE_NAMES.forEach(open);
+  return Object.defineProperties(
+    {},
+    Object.fromEntries(QUEUE_NAMES.map((name) => [name, { get: () => use(name), enumerable: true }])),
+  ) as Record<QueueName, Queue>;
 }
 
 export async function closeQueueSet(queues: QueueSet): Promise<void> {

@@ -31,3 +31,25 @@ describe('sql', () => {
     expect(users?.present).toBe(true);
   });
 });
+
+describe('a pool whose connection the server drops while it is checked out', () => {
+  it('fails the holder, not the process, and serves the next caller on a new connection', async () => {
+    const dropped = createPool(config().databaseUrl, { maxConnections: 1 });
+    const admin = createPool(config().databaseUrl, { maxConnections: 1 });
+    try {
+      const client = await dropped.connect();
+      const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
+      // What a PostgreSQL restart, or the chaos soak's refusal, does to a session. The client's
+      // 'error' event follows; with no listener on it, Node would end the process (vitest reports
+      // that as an unhandled error, failing this file).
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await ended;
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+      client.release(true);
+      expect((await dropped.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await Promise.all([dropped.end(), admin.end()]);
+    }
+  });
+});

@@ -39,6 +39,11 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
   // An idle connection the server drops (a restart) is reported here; the pool replaces it, and
   // without a listener Node would end the process on the error.
   pool.on('error', () => undefined);
+  // A connection dropped while checked out (a transaction waiting on Valkey, say) reports on its
+  // own client, which has no listener of the pool's: found by the chaos soak, whose PostgreSQL
+  // refusals ended worker processes this way. The query in flight fails with the error, and the
+  // holder hands the client back broken, so the pool does not reuse it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -91,6 +96,11 @@ export function join(fragments: readonly Sql[], separator = ', '): Sql {
 
 /** A pool or a client holding a transaction. */
 export type Queryable = Pick<Pool | PoolClient, 'query'>;
+
+/** True for a pool (each statement on any connection), false for one client (a caller's transaction). */
+export function isPool(db: Queryable): db is Pool {
+  return db instanceof pg.Pool;
+}
 
 /** The rows the statement returns. */
 export async function query<Row>(db: Queryable, statement: Sql): Promise<Row[]> {

@@ -6,8 +6,8 @@
 // seed nodes; ioredis discovers the rest and follows MOVED/ASK redirections and failovers). Nothing
 // else changes in cluster mode because every key this project writes carries a hash tag: a queue's
 // keys (`signup:{email}:…`, lib/queues.ts) and the keys kept beside them (the workspace clocks,
-// lib/tenant-pacer.ts) share their queue's slot, and each circuit breaker is one key. No command or
-// script of ours touches keys of two queues at once.
+// lib/tenant-pacer.ts) share their queue's slot, and each circuit breaker and each admin session
+// is one key. No command or script of ours touches keys of two queues at once.
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { ValkeyTarget } from '@/lib/config';
 import type { Logger } from '@/lib/log';

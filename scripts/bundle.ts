@@ -7,6 +7,7 @@
 //   dist/avatar-sandbox.js the avatar renders, forked by the workers (workers/runtime/start-workers.ts)
 //   dist/migrate.js        npm run db:migrate, with dist/migrations copied beside it
 //   dist/mocks.js          npm run mocks
+//   dist/init-secrets.js   docker compose's `secrets` service (scripts/init-secrets.ts)
 //
 // The app's bundles leave npm packages external: native ones (sharp) cannot be bundled, and
 // BullMQ, pg and OpenTelemetry's instrumentations find their own files or hook module loading at
@@ -44,6 +45,7 @@ export const APP_BUNDLES = {
   workers: 'workers/main.ts',
   'avatar-sandbox': 'workers/jobs/avatar/generate-avatar.sandbox.ts',
   migrate: 'prisma/db-migrate.ts',
+  'init-secrets': 'scripts/init-secrets.ts',
 } as const;
 /** The mock providers, self-contained. */
 export const SELF_CONTAINED_BUNDLES = { mocks: 'infra/mock-providers/main.ts' } as const;

@@ -14,13 +14,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createSessionCookie, SESSION_COOKIE } from '../app/_admin/auth/admin-session';
+import { SESSION_COOKIE } from '../app/_admin/auth/admin-session';
+import { AdminSessionStore, openSession } from '../app/_admin/auth/session-store';
 import { childProcessEnv, config, formatClusterNodes, loadConfig, type ValkeyTarget } from '../lib/config';
 import { withDeadline } from '../lib/deadline';
 import { createWorkerConnection, unlinkMatching } from '../lib/valkey';
@@ -68,6 +69,12 @@ async function main(): Promise<void> {
 
   const [webPort, mocksHttpPort, mocksSmtpPort] = [await freePort(), await freePort(), await freePort()];
   const adminPassword = randomBytes(12).toString('base64url');
+  const sessionSecret = randomBytes(32).toString('base64url');
+  // The web reads its session secret from a file, as from a mounted Docker or Kubernetes secret.
+  const secrets = await mkdtemp(path.join(os.tmpdir(), 'signup-secrets-'));
+  cleanups.push(() => rm(secrets, { recursive: true, force: true }));
+  const sessionSecretFile = path.join(secrets, 'session-secret');
+  await writeFile(sessionSecretFile, `${sessionSecret}\n`, { mode: 0o600 });
   const settings = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
@@ -85,6 +92,7 @@ async function main(): Promise<void> {
     ...childProcessEnv(settings),
     ADMIN_USER: settings.admin.user,
     ADMIN_PASSWORD: adminPassword,
+    SESSION_SECRET_FILE: sessionSecretFile,
     // Next's standalone server binds to HOSTNAME; loopback is enough here.
     HOSTNAME: '127.0.0.1',
   };
@@ -95,14 +103,15 @@ async function main(): Promise<void> {
   const mocks = `http://127.0.0.1:${mocksHttpPort}`;
   await waitFor('mocks', `${mocks}/__health`);
   start('workers', process.execPath, ['dist/workers.js'], app, { ...env, WORKER_METRICS_PORT: '0' });
-  // A production server with a short admin password refuses to start, saying why.
-  start('web-short-password', process.execPath, ['server.js'], copy, { ...env, ADMIN_PASSWORD: 'fifteen-chars-x' });
-  const refused = started.at(-1) as Started;
-  const [code] = (await once(refused.child, 'exit')) as [number | null];
-  if (code !== 1 || !refused.output.join('').includes('must be at least 16')) {
-    throw new SmokeFailure(`with a 15-character ADMIN_PASSWORD the server exited ${code}: ${refused.output.join('').slice(-300)}`);
-  }
-  pass('a 15-character ADMIN_PASSWORD is refused at start, with the reason');
+  // A production server with a short admin password, or without a session secret of 32
+  // characters, or whose secret file cannot be read, refuses to start, saying why.
+  // One at a time: they share the web's port.
+  const { SESSION_SECRET_FILE: _file, ...withoutSecret } = env;
+  await expectRefusal('a 15-character ADMIN_PASSWORD', copy, { ...env, ADMIN_PASSWORD: 'fifteen-chars-x' }, 'must be at least 16');
+  await expectRefusal('no SESSION_SECRET', copy, withoutSecret, 'SESSION_SECRET is not set');
+  await expectRefusal('a 31-character SESSION_SECRET', copy, { ...withoutSecret, SESSION_SECRET: 's'.repeat(31) }, 'must be at least 32');
+  const missing = path.join(secrets, 'missing');
+  await expectRefusal('an unreadable SESSION_SECRET_FILE', copy, { ...env, SESSION_SECRET_FILE: missing }, `SESSION_SECRET_FILE: cannot read ${missing}`);
   start('web', process.execPath, ['server.js'], copy, env);
   const web = `http://127.0.0.1:${webPort}`;
   await waitFor('web', `${web}/api/health`);
@@ -146,8 +155,11 @@ async function main(): Promise<void> {
   pass('GET /api/admin/queues answers 200 to Basic credentials (queue state read through BullMQ)');
 
   // Admin pages take the browser session only (proxy.ts); the cookie is the one the login form
-  // sets, signed with the credentials the server was given.
-  const cookie = createSessionCookie({ user: settings.admin.user, password: adminPassword });
+  // sets, signed with the credentials and secret the server was given, and live in its Valkey.
+  const valkey = createWorkerConnection(base.valkey);
+  cleanups.push(async () => valkey.disconnect());
+  const sessions = new AdminSessionStore(valkey, queuePrefix);
+  const cookie = await openSession({ user: settings.admin.user, password: adminPassword, sessionSecret }, sessions);
   if (!cookie) throw new SmokeFailure('could not sign an admin session cookie');
   const session = { cookie: `${SESSION_COOKIE}=${cookie.value}` };
   const board = await expectStatus(await request(`${web}/admin/queues`, { headers: session }), 200, 'GET /admin/queues');
@@ -163,11 +175,27 @@ async function main(): Promise<void> {
   if (!queues.includes('"email"')) throw new SmokeFailure(`bull-board's API lists no email queue: ${queues.slice(0, 200)}`);
   pass("bull-board's API reads the queues");
 
+  const logout = await request(`${web}/admin/logout`, { method: 'POST', headers: { ...session, origin: web } });
+  await expectStatus(logout, 303, 'POST /admin/logout');
+  await expectStatus(await request(`${web}/admin/queues/api/queues`, { headers: session }), 401, 'the cookie replayed after logout');
+  pass('POST /admin/logout ends the session in Valkey: the same cookie, replayed, is refused');
+
   const page = await expectStatus(await request(`${web}/signup`), 200, 'GET /signup');
   const chunk = /src="(\/_next\/static\/[^"]+\.js)"/.exec(page)?.[1];
   if (!chunk) throw new SmokeFailure('GET /signup: the page references no /_next/static script');
   await expectStatus(await request(`${web}${chunk}`), 200, `GET ${chunk}`);
   pass('GET /signup and its /_next/static script answer 200 (static files copied by npm run build)');
+}
+
+/** Starts the standalone server with `env`; fails unless it exits 1 saying `reason`. */
+async function expectRefusal(what: string, cwd: string, env: NodeJS.ProcessEnv, reason: string): Promise<void> {
+  start(`web with ${what}`, process.execPath, ['server.js'], cwd, env);
+  const refused = started.at(-1) as Started;
+  const [code] = (await once(refused.child, 'exit')) as [number | null];
+  if (code !== 1 || !refused.output.join('').includes(reason)) {
+    throw new SmokeFailure(`with ${what} the server exited ${code}: ${refused.output.join('').slice(-300)}`);
+  }
+  pass(`${what} is refused at start, with the reason`);
 }
 
 /** A copy of `source` in a fresh directory outside the repo (in its `under` folder), removed at the end. */

@@ -12,15 +12,29 @@
 //   reach serves no purpose; stopping shows the cause at once.
 // - One Ctrl-C (or SIGTERM) stops all of them: each child gets SIGTERM and its own shutdown
 //   deadline, whatever is still alive after that is killed, and nothing is restarted meanwhile.
+//
+// Before any of that it reads .env (never over a variable already set) and checks that PostgreSQL
+// and Valkey answer; a missing one is named in one paragraph with the command that starts one, and
+// the stack does not start (lib/service-check.ts). While it runs, a Valkey that stops answering is
+// said so in plain words every few seconds, and again when it is back: signups are still taken,
+// and their jobs wait in the outbox meanwhile.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
-import { config } from '../lib/config';
+import { config, loadConfig, loadDotEnv } from '../lib/config';
+import { missingServices, watchValkey } from '../lib/service-check';
 import { applyMigrations, createDatabaseIfMissing } from '../prisma/migrate';
 
 const dev = process.argv.includes('--dev');
+const dotEnv = loadDotEnv();
 const settings = config();
+if (dotEnv) console.log('[stack] read .env (variables already set keep their values)');
+const missing = await missingServices(settings);
+if (missing.length > 0) {
+  console.error(`${missing.join('\n\n')}\n\nnpm start needs both; nothing was started.`);
+  process.exit(1);
+}
 const node = process.execPath;
 const tsx = ['--import', 'tsx'];
 /** V8's heap caps, the same as the image's commands; the arithmetic is in docs/operations.md. */
@@ -45,7 +59,7 @@ const env: NodeJS.ProcessEnv = {
   HOSTNAME: '0.0.0.0',
 };
 // Dead-letter alerts go to the mock providers' `alerts` endpoint, where /__inspect/alerts shows them.
-env.ALERT_WEBHOOK_URL ??= `${settings.providers.httpBaseUrl}/alerts`;
+env.ALERT_WEBHOOK_URL ??= `${settings.mocks.url}/alerts`;
 // The demo shows the delayed "getting started" email a minute after signup, not three days.
 env.FOLLOW_UP_DELAY_MS ??= '60000';
 // The local demo compares the queued signup with the synchronous baseline (README, "More to try").
@@ -53,6 +67,11 @@ env.SYNC_BASELINE ??= 'on';
 if (!settings.admin.password) {
   env.ADMIN_PASSWORD = randomBytes(12).toString('base64url');
   console.log(`[stack] ADMIN_PASSWORD was not set; generated one for this run: ${env.ADMIN_PASSWORD}`);
+}
+// As the web will read it (in production, none is made up); kept secret, unlike the password.
+if (!loadConfig(env).admin.sessionSecret) {
+  env.SESSION_SECRET = randomBytes(32).toString('base64url');
+  console.log('[stack] SESSION_SECRET was not set; generated one for this run, so admin sessions end when the stack stops');
 }
 
 await createDatabaseIfMissing(settings.databaseUrl);
@@ -86,7 +105,14 @@ interface ChildSpec {
 // and the web with its heap capped (WEB_NODE_ARGS); `npm run dev` runs the sources through tsx.
 const SPECS: ChildSpec[] = [
   { name: 'mocks', args: dev ? [...tsx, 'infra/mock-providers/main.ts'] : ['dist/mocks.js'], restart: true, background: true, colour: '\x1b[35m' },
-  { name: 'workers', args: dev ? [...tsx, 'workers/main.ts'] : [...WORKER_NODE_ARGS, 'dist/workers.js'], restart: true, background: true, colour: '\x1b[36m' },
+  // --supervised: checked above already; a restart during an outage must wait it out, not exit.
+  {
+    name: 'workers',
+    args: [...(dev ? [...tsx, 'workers/main.ts'] : [...WORKER_NODE_ARGS, 'dist/workers.js']), '--supervised'],
+    restart: true,
+    background: true,
+    colour: '\x1b[36m',
+  },
   {
     name: 'web',
     // The standalone server takes its address from PORT and HOSTNAME (set in env below).
@@ -171,6 +197,18 @@ async function stop(exitCode: number) {
 
 for (const spec of SPECS) launch(spec);
 console.log(`[stack] signup form on http://127.0.0.1:${settings.port}/  (Ctrl-C stops everything)`);
+
+/** How often a Valkey outage is said again while it lasts. */
+const VALKEY_WATCH_EVERY_MS = 5_000;
+watchValkey(settings.valkey, VALKEY_WATCH_EVERY_MS, (event) => {
+  if (stopping) return;
+  const seconds = Math.round(event.downForMs / 1_000);
+  console.log(
+    event.state === 'down'
+      ? `[stack] Valkey is not answering (${event.reason}) for ${seconds} s: signups are still saved, and their jobs wait in the outbox until it is back.`
+      : `[stack] Valkey is back after ${seconds} s: the jobs that waited in the outbox are being sent to the queues.`,
+  );
+});
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));

@@ -6,7 +6,8 @@ import {
   replayDeadLettersRequest,
   type DeadLetterDeps,
 } from '@/app/_admin/dead-letters/dead-letter-requests';
-import { insertUser, newToken } from '@/app/_signup/create-signup';
+import { insertUser } from '@/app/_signup/create-signup';
+import { newToken } from '@/lib/access-tokens';
 import { syncCrmContact } from '@/workers/jobs/job-contracts';
 import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';
 import { startTestStack, uniqueSignup, type TestStack } from '@/tests/helpers/test-stack';

@@ -18,6 +18,8 @@ import type { QueueHealthReport } from '@/app/_admin/queue-health/queue-health';
 import { QUEUE_NAMES, type QueueName } from '@/lib/queues';
 import type { CircuitBreaker } from '@/lib/circuit-breaker';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
+import { controlHeaders } from '@/infra/mock-providers/fault-control';
+import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
 import { adminRequest, basicAuth as basic } from '@/tests/helpers/admin-request';
 import { quietLog, startTestStack, type TestStack } from '@/tests/helpers/test-stack';
 
@@ -168,5 +170,42 @@ describe('/api/admin/faults', () => {
     expect(await list.json()).toEqual({ available: false });
     const set = await setFaultRequest(request('PUT', '/api/admin/faults/crm', { body: { mode: 'down' } }), nowhere, 'crm');
     expect(set.status).toBe(503);
+  });
+
+  describe('when the mocks require MOCKS_TOKEN', () => {
+    const token = 'admin-queues-mocks-token-0123';
+    let guarded: MockProviders;
+    let guardedDeps: ProviderFaultDeps;
+    const guardedFaults = async () =>
+      (await (await fetch(`${guardedDeps.mocksUrl}/__faults`, { headers: controlHeaders(token) })).json()) as Record<string, { mode: string }>;
+
+    beforeAll(async () => {
+      // Beyond loopback, as under compose, where the mocks must have a token.
+      guarded = await startMockProviders({ httpPort: 0, smtpPort: 0, host: '0.0.0.0', token });
+      guardedDeps = { ...faultDeps, mocksUrl: `http://127.0.0.1:${guarded.httpPort}`, mocksToken: token };
+    });
+    afterAll(() => guarded.close());
+
+    it('sends the token, so the fault panel reads and sets the modes', async () => {
+      const set = await setFaultRequest(request('PUT', '/api/admin/faults/crm', { body: { mode: 'down' } }), guardedDeps, 'crm');
+      expect(set.status).toBe(200);
+      expect((await guardedFaults()).crm?.mode).toBe('down');
+      const list = await listFaultsRequest(request('GET', '/api/admin/faults'), guardedDeps);
+      expect(((await list.json()) as Record<string, { mode: string }>).crm?.mode).toBe('down');
+      await setFaultRequest(request('PUT', '/api/admin/faults/all', { body: { mode: 'up' } }), guardedDeps, 'all');
+    });
+
+    it.each([
+      ['no token', undefined],
+      ['another token', 'not-the-mocks-token-0123'],
+    ])('answers 502 naming MOCKS_TOKEN with %s, not a 401 the browser would read as signed out', async (_label, mocksToken) => {
+      const misconfigured = { ...guardedDeps, mocksToken };
+      const list = await listFaultsRequest(request('GET', '/api/admin/faults'), misconfigured);
+      expect(list.status).toBe(502);
+      expect(((await list.json()) as { error: string }).error).toMatch(/MOCKS_TOKEN/);
+      const set = await setFaultRequest(request('PUT', '/api/admin/faults/crm', { body: { mode: 'down' } }), misconfigured, 'crm');
+      expect(set.status).toBe(502);
+      expect((await guardedFaults()).crm?.mode).toBe('up');
+    });
   });
 });

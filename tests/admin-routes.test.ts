@@ -15,6 +15,13 @@ import { LOGIN_FAILURES_PER_MINUTE } from '@/app/_admin/auth/login-throttle';
 import { config } from '@/lib/config';
 import { config as proxyConfig, adminGate } from '@/proxy';
 
+// The routes' wrong guesses spend from the login budgets in Valkey (login-throttle.ts), whose
+// account and global budgets last an hour: a prefix of this file's own keeps them out of other
+// runs' budgets. The keys expire by themselves once their budgets are full again.
+vi.hoisted(() => {
+  process.env.QUEUE_PREFIX = `test-${crypto.randomUUID()}`;
+});
+
 // Pages read cookies through next/headers, which only works inside a Next request: here the
 // stranger has none.
 vi.mock('next/headers', () => ({

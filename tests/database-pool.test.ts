@@ -3,7 +3,6 @@
 // share 3 connections. That is what makes "processes × pool size" the whole arithmetic of
 // PostgreSQL's connection budget (docs/backpressure.md, "Database connections").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newToken } from '@/app/_signup/create-signup';
 import { createPool, type Pool } from '@/lib/sql';
 import { trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
@@ -40,7 +39,7 @@ describe(`a worker process with concurrency ${CONCURRENCY} and a pool of ${POOL}
     await stack.db.user.createMany({
       data: users.map((id) => {
         const signup = uniqueSignup();
-        return { id, email: signup.email, name: signup.name, statusToken: newToken(), verifyToken: newToken() };
+        return { id, email: signup.email, name: signup.name};
       }),
     });
     // Every provider call waits 50 ms, so all 30 slots are busy at once.

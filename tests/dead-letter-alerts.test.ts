@@ -1,5 +1,6 @@
 // Dead-letter alerts against the real test database and the mock `alerts` webhook: a burst becomes
-// one alert with counts per queue, a failed webhook call loses nothing, and a resend after a crash
+// one alert with a count per failure fingerprint, one outage stays one alert across windows,
+// cancelled jobs never alert, a failed webhook call loses nothing, and a resend after a crash
 // carries the same idempotency key. Other test files share the database, so every test uses its
 // own queue names and asserts only on its own rows and on the alert entries for its queues.
 import { randomUUID } from 'node:crypto';
@@ -35,7 +36,11 @@ const SECRET = `secret-${randomUUID()}`;
 async function insertDeadLetters(
   queue: string,
   count: number,
-  { jobName = 'sync-crm-contact', lastError = 'crm: POST /contacts answered 422' } = {},
+  {
+    jobName = 'sync-crm-contact',
+    lastError = 'crm: POST /contacts answered 422',
+    kind = 'failed',
+  }: { jobName?: string; lastError?: string | ((n: number) => string); kind?: 'failed' | 'cancelled' } = {},
 ): Promise<bigint[]> {
   const prefix = `test-${randomUUID()}`;
   const failedAt = new Date();
@@ -47,8 +52,9 @@ async function insertDeadLetters(
       payload: { userId: SECRET, email: `${SECRET}@example.test` },
       options: { attempts: 5 },
       attemptsMade: 5,
-      attemptErrors: [{ attempt: 5, error: lastError, at: failedAt.toISOString() }],
-      lastError,
+      attemptErrors: [],
+      lastError: typeof lastError === 'function' ? lastError(n) : lastError,
+      kind,
       firstFailedAt: failedAt,
       failedAt,
     })),
@@ -71,7 +77,7 @@ type AlertRecord = InspectedEffect & { body: DeadLetterAlert };
 async function alertsAbout(...queues: string[]): Promise<AlertRecord[]> {
   const records = (await stack.inspect('alerts')) as Array<InspectedEffect & { body: DeadLetterAlert | null }>;
   return records.filter((record): record is AlertRecord =>
-    Boolean(record.body?.queues.some((group) => queues.includes(group.queue))),
+    Boolean(record.body?.failures?.some((failure) => queues.includes(failure.queue))),
   );
 }
 
@@ -85,14 +91,14 @@ async function refusedAttemptsCovering(ids: bigint[]): Promise<InspectedEffect[]
 }
 
 function groupOf(alert: DeadLetterAlert, queue: string) {
-  return alert.queues.find((group) => group.queue === queue);
+  return alert.failures.find((failure) => failure.queue === queue);
 }
 
 const uniqueQueue = () => `q-${randomUUID()}`;
 
 describe('dead-letter alerts', () => {
   describe('when 1,000 jobs are dead-lettered across two queues', () => {
-    it('sends one alert with a count per queue and marks every row alerted', async () => {
+    it('sends one alert with a count per failure fingerprint and marks every row alerted', async () => {
       const [crm, email] = [uniqueQueue(), uniqueQueue()];
       const crmIds = await insertDeadLetters(crm, 600, { lastError: 'crm: POST /contacts answered 422 invalid' });
       const emailIds = await insertDeadLetters(email, 400, {
@@ -111,12 +117,16 @@ describe('dead-letter alerts', () => {
       expect(record?.deliveries).toBe(1);
       expect(record?.body.kind).toBe('dead-letters');
       expect(record && groupOf(record.body, crm)).toMatchObject({
-        count: 600,
+        status: 'new',
+        errorClass: 'Error',
+        message: 'crm: POST /contacts answered 422 invalid',
+        sinceLastAlert: 600,
+        sinceOpened: 600,
         jobNames: { 'sync-crm-contact': 600 },
         sampleErrors: ['crm: POST /contacts answered 422 invalid'],
       });
       expect(record && groupOf(record.body, email)).toMatchObject({
-        count: 400,
+        sinceLastAlert: 400,
         jobNames: { 'send-welcome-email': 400 },
         sampleErrors: ['smtp: 550 mailbox unavailable'],
       });
@@ -138,17 +148,96 @@ describe('dead-letter alerts', () => {
     });
   });
 
-  describe('when a queue fails with many different errors', () => {
-    it('samples at most three distinct messages, each cut to 200 characters', async () => {
+  describe('when a queue fails in two different ways', () => {
+    it('lists each fingerprint apart, with at most three raw samples of each, cut to 200 characters', async () => {
       const queue = uniqueQueue();
-      for (const reason of ['a', 'b', 'c', 'd']) await insertDeadLetters(queue, 2, { lastError: reason.repeat(500) });
+      await insertDeadLetters(queue, 8, { lastError: (n) => `crm: contact ${1_000 + n} refused ${'x'.repeat(500)}` });
+      await insertDeadLetters(queue, 2, { lastError: 'crm: POST /contacts answered 401 credentials refused' });
 
       await sendPendingAlerts(deps);
 
       const [record] = await alertsAbout(queue);
-      const group = record && groupOf(record.body, queue);
-      expect(group?.count).toBe(8);
-      expect(group?.sampleErrors).toEqual(['a', 'b', 'c'].map((reason) => reason.repeat(200)));
+      const failures = record?.body.failures.filter((failure) => failure.queue === queue) ?? [];
+      expect(failures.map((failure) => [failure.message.slice(0, 30), failure.sinceLastAlert])).toEqual([
+        ['crm: contact <n> refused xxxxx', 8],
+        ['crm: POST /contacts answered 4', 2],
+      ]);
+      expect(failures[0]?.sampleErrors).toEqual(
+        [1_000, 1_001, 1_002].map((id) => `crm: contact ${id} refused ${'x'.repeat(500)}`.slice(0, 200)),
+      );
+    });
+  });
+
+  describe('when one outage goes on across several windows', () => {
+    const outage = (queue: string) => ({ lastError: (n: number) => `crm: POST /contacts/${queue}-${n} answered 503 after ${n * 7} ms` });
+
+    it('sends one alert, and counts the later dead letters without another', async () => {
+      const queue = uniqueQueue();
+      const ids = [...(await insertDeadLetters(queue, 5, outage(queue)))];
+      await sendPendingAlerts(deps);
+      for (let window = 0; window < 3; window += 1) {
+        ids.push(...(await insertDeadLetters(queue, 4, outage(queue))));
+        await sendPendingAlerts(deps);
+      }
+
+      expect(await unalertedCount(ids)).toBe(0);
+      const records = await alertsAbout(queue);
+      expect(records).toHaveLength(1);
+      expect(records[0] && groupOf(records[0].body, queue)).toMatchObject({ status: 'new', sinceLastAlert: 5 });
+      const stored = await stack.db.deadLetter.findMany({ where: { id: { in: ids } }, distinct: ['fingerprint'] });
+      expect(stored.map((row) => row.fingerprint)).toEqual([records[0] && groupOf(records[0].body, queue)?.fingerprint]);
+    });
+
+    it('sends a follow-up with the count once the follow-up interval has passed', async () => {
+      const queue = uniqueQueue();
+      await insertDeadLetters(queue, 5, outage(queue));
+      await sendPendingAlerts(deps);
+      await insertDeadLetters(queue, 3, outage(queue));
+      await sendPendingAlerts(deps);
+      await insertDeadLetters(queue, 2, outage(queue));
+
+      await sendPendingAlerts(deps, { followUpMs: 0 });
+
+      const bodies = (await alertsAbout(queue)).map((record) => record.body);
+      expect(bodies.map((body) => groupOf(body, queue))).toMatchObject([
+        { status: 'new', sinceLastAlert: 5, sinceOpened: 5 },
+        { status: 'ongoing', sinceLastAlert: 5, sinceOpened: 10 },
+      ]);
+    });
+
+    it('announces it afresh after it has been quiet', async () => {
+      const queue = uniqueQueue();
+      await insertDeadLetters(queue, 2, outage(queue));
+      await sendPendingAlerts(deps);
+      await insertDeadLetters(queue, 3, outage(queue));
+
+      await sendPendingAlerts(deps, { quietMs: 0 });
+
+      const bodies = (await alertsAbout(queue)).map((record) => record.body);
+      expect(bodies.map((body) => groupOf(body, queue))).toMatchObject([
+        { status: 'new', sinceLastAlert: 2 },
+        { status: 'new', sinceLastAlert: 3, sinceOpened: 3 },
+      ]);
+    });
+  });
+
+  describe('when an operator cancelled jobs', () => {
+    it('never alerts about them, in a pass or in the loop', async () => {
+      const queue = uniqueQueue();
+      const cancelled = await insertDeadLetters(queue, 4, { kind: 'cancelled', lastError: 'cancelled by an operator' });
+
+      await sendPendingAlerts(deps);
+      // A letter that does alert, so waiting for it proves the loop ran passes over the cancelled ones.
+      const failed = await insertDeadLetters(uniqueQueue(), 1);
+      const alerts = startDeadLetterAlerts(deps, { windowMs: 50 });
+      try {
+        await waitFor(async () => (await unalertedCount(failed)) === 0, { what: 'the failed letter alerted' });
+      } finally {
+        await alerts.stop();
+      }
+
+      expect(await alertsAbout(queue)).toEqual([]);
+      expect(await unalertedCount(cancelled)).toBe(4);
     });
   });
 
@@ -186,7 +275,7 @@ describe('dead-letter alerts', () => {
       expect(await unalertedCount(ids)).toBe(0);
       const delivered = await alertsAbout(queue);
       expect(delivered.map((record) => record.deliveries)).toEqual([1]);
-      expect(delivered[0] && groupOf(delivered[0].body, queue)?.count).toBe(10);
+      expect(delivered[0] && groupOf(delivered[0].body, queue)?.sinceLastAlert).toBe(10);
     });
   });
 
@@ -210,7 +299,7 @@ describe('dead-letter alerts', () => {
   });
 
   describe('without ALERT_WEBHOOK_URL', () => {
-    it('logs each queue group once at warn level and still marks the rows alerted', async () => {
+    it('logs each fingerprint once at warn level and still marks the rows alerted', async () => {
       const queue = uniqueQueue();
       const ids = await insertDeadLetters(queue, 7);
       const warnings: Array<Record<string, unknown>> = [];

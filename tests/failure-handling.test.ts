@@ -2,7 +2,8 @@
 // both halves of the promise: nothing lost (the effect exists, or a dead letter does) and nothing
 // doubled (one effect row, one contact at the provider).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertUser, newToken } from '@/app/_signup/create-signup';
+import { insertUser } from '@/app/_signup/create-signup';
+import { newToken } from '@/lib/access-tokens';
 import { replayDeadLetters } from '@/app/_admin/dead-letters/dead-letters';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { generateAvatar, syncCrmContact, trackSignupEvent } from '@/workers/jobs/job-contracts';

@@ -8,7 +8,7 @@
 // checked by id, and a sweep's count is checked as a lower bound (the database may hold other old
 // rows). The sweep's own tests keep their rows in a transaction that is rolled back, so no other
 // file's relay ever dispatches an undispatched fixture.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '@/lib/config';
@@ -16,7 +16,7 @@ import { execute, query, sql, transaction, type Queryable } from '@/lib/sql';
 import type { Logger } from '@/lib/log';
 import { queuePrefix } from '@/lib/queues';
 import { sendDeadLetterDigest, type DeadLetterDigest, type DeadLetterDigestDeps } from '@/workers/maintenance/dead-letter-digest';
-import { trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { ERASURE_JOBS, sendGettingStartedEmail, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import {
   DIGEST_PATTERN,
   MAINTENANCE_QUEUE,
@@ -28,6 +28,7 @@ import {
 } from '@/workers/maintenance/maintenance-queue';
 import { RECONCILE_DEFAULTS, type ReconcileOptions } from '@/workers/maintenance/reconciler';
 import { DISPATCHED_ROW_MAX_AGE_MS, sweepRetention } from '@/workers/maintenance/retention-sweep';
+import { EXPIRED_LINK_KEEP_MS } from '@/workers/maintenance/account-retention';
 import { quietLog, startTestStack, waitFor, type InspectedEffect, type TestStack } from '@/tests/helpers/test-stack';
 
 const HOUR_MS = 60 * 60 * 1_000;
@@ -400,6 +401,64 @@ describe('maintenance', () => {
         expect(await existingOutboxRows([pastCutoff, pastLookback, neverDispatched], tx)).toEqual(
           [pastLookback, neverDispatched].sort(),
         );
+      });
+    });
+
+    it('purges accounts unconfirmed past the limit with their waiting jobs, and keeps confirmed and recent ones', async () => {
+      // A random age, so concurrent runs of this file never share a cutoff.
+      const ageMs = DAY_MS + Math.floor(Math.random() * 5 * DAY_MS);
+      await withUncommittedRows(async (tx) => {
+        const account = async (createdAt: Date, verified: boolean) => {
+          const id = randomUUID();
+          await execute(tx, sql`
+            INSERT INTO users (id, email, name, created_at, email_verified_at)
+            VALUES (${id}::uuid, ${`purge-${id}@example.com`}, 'Purge', ${createdAt}, ${verified ? createdAt : null})`);
+          await execute(tx, sql`
+            INSERT INTO outbox_messages (queue, job_name, job_id, payload, available_at)
+            VALUES (${sendGettingStartedEmail.queue}, ${sendGettingStartedEmail.name}, ${sendGettingStartedEmail.jobId({ userId: id })},
+                    ${JSON.stringify({ userId: id })}::jsonb, now() + interval '1 day')`);
+          return id;
+        };
+        const stale = [await account(ago(ageMs + HOUR_MS), false), await account(ago(ageMs + HOUR_MS), false)];
+        const confirmed = await account(ago(ageMs + HOUR_MS), true);
+        const recent = await account(ago(ageMs - HOUR_MS), false);
+
+        const result = await sweepRetention({ pool: tx, queues: stack.queues }, { unverifiedAccountMaxAgeMs: ageMs, deleteBatchSize: 1 });
+
+        expect(result.unverifiedAccountsPurged).toBeGreaterThanOrEqual(stale.length);
+        const left = await query<{ id: string }>(tx, sql`SELECT id FROM users WHERE id = ANY(${[...stale, confirmed, recent]}::uuid[])`);
+        expect(left.map((row) => row.id).sort()).toEqual([confirmed, recent].sort());
+        const followUps = [...stale, confirmed, recent].map((userId) => sendGettingStartedEmail.jobId({ userId }));
+        expect(await existingOutboxRows(followUps, tx)).toEqual(
+          [confirmed, recent].map((userId) => sendGettingStartedEmail.jobId({ userId })).sort(),
+        );
+        // What the providers hold of the purged goes too: their erasure jobs wait for the relay.
+        const erasures = [...stale, confirmed, recent].flatMap((userId) => ERASURE_JOBS.map((contract) => contract.jobId({ userId })));
+        expect(await existingOutboxRows(erasures, tx)).toEqual(
+          stale.flatMap((userId) => ERASURE_JOBS.map((contract) => contract.jobId({ userId }))).sort(),
+        );
+      });
+    });
+
+    it('deletes links a month past their expiry, and keeps younger expired ones for their "new link" page', async () => {
+      await withUncommittedRows(async (tx) => {
+        const userId = randomUUID();
+        await execute(tx, sql`INSERT INTO users (id, email, name) VALUES (${userId}::uuid, ${`links-${userId}@example.com`}, 'Links')`);
+        const link = async (expiredAgoMs: number) => {
+          const hash = randomBytes(32);
+          await execute(tx, sql`
+            INSERT INTO access_tokens (token_hash, user_id, purpose, expires_at) VALUES (${hash}, ${userId}::uuid, 'status', ${ago(expiredAgoMs)})`);
+          return hash.toString('hex');
+        };
+        const old = await link(EXPIRED_LINK_KEEP_MS + HOUR_MS);
+        const young = await link(EXPIRED_LINK_KEEP_MS - HOUR_MS);
+
+        await sweepRetention({ pool: tx, queues: stack.queues });
+
+        const left = await query<{ hash: string }>(tx, sql`
+          SELECT encode(token_hash, 'hex') AS hash FROM access_tokens WHERE user_id = ${userId}::uuid`);
+        expect(left.map((row) => row.hash)).toEqual([young]);
+        expect(left.map((row) => row.hash)).not.toContain(old);
       });
     });
 

@@ -1,16 +1,18 @@
 // The Prometheus metrics against real Valkey, PostgreSQL and the mock providers: the web's
-// /api/metrics (its registry plus the queues' state read at scrape time, behind the bearer token
-// when one is set), and a worker process's registry after real jobs ran through startWorkers.
+// /api/metrics (its registry plus the queues' state and the outbox's backlog read at scrape time,
+// behind the bearer token when one is set), and a worker process's registry after real jobs ran
+// through startWorkers.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { createMetrics, metrics } from '@/lib/metrics';
-import { collectQueueState, exposition, handleMetricsRequest, type QueueStateSources } from '@/lib/metrics-scrape';
+import { collectOutboxState, collectQueueState, exposition, handleMetricsRequest, type QueueStateSources } from '@/lib/metrics-scrape';
 import { dispatchNow } from '@/lib/outbox';
 import { closeQueueSet, createQueueSet } from '@/lib/queues';
+import { createPool } from '@/lib/sql';
 import { createProducerConnection } from '@/lib/valkey';
-import { jobOptions, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
+import { jobOptions, pacedByTenant, SIGNUP_JOBS, trackSignupEvent } from '@/workers/jobs/job-contracts';
 import { startMetricsServer } from '@/workers/runtime/metrics-server';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { reconcileOnce } from '@/workers/maintenance/reconciler';
@@ -122,6 +124,8 @@ describe('GET /api/metrics', () => {
       const text = await response.text();
       expect(text).toContain('# TYPE signup_request_seconds histogram');
       expect(text).toMatch(/^bullmq_job_count\{queue="email",state="waiting"\} \d+$/m);
+      expect(text).toMatch(/^signup_outbox_pending_rows \d+$/m);
+      expect(text).toMatch(/^signup_jobs_deduplicated_total\{queue="email",job="send-verification-email"\} \d+$/m);
     } finally {
       webRuntime().valkey.disconnect();
       await webRuntime().db.$disconnect();
@@ -157,7 +161,7 @@ describe('GET /api/metrics', () => {
       dead.on('error', () => undefined);
       const queues = createQueueSet(dead, stack.config.queuePrefix);
       try {
-        const text = await exposition(target, { queues, valkey: dead, keyPrefix: stack.config.queuePrefix });
+        const text = await exposition(target, { queueState: { queues, valkey: dead, keyPrefix: stack.config.queuePrefix } });
         const all = samples(text);
         expect(all.find((sample) => sample.name === 'signup_queue_state_up')?.value).toBe(0);
         expect(all.filter((sample) => /^signup_(queue_workers|queue_oldest|breaker_open)|^bullmq_/.test(sample.name))).toEqual([]);
@@ -180,6 +184,63 @@ describe('GET /api/metrics', () => {
   });
 });
 
+describe('the outbox backlog, read from PostgreSQL at scrape time', () => {
+  // Far older than any row another test leaves behind, so this one is the oldest the gauge sees.
+  const DUE_AGO_SECONDS = 400 * 24 * 60 * 60;
+
+  async function backlog(target = createMetrics()) {
+    const all = samples(await exposition(target, { outboxState: { db: stack.pool, log: quietLog } }));
+    const value = (name: string) => all.find((sample) => sample.name === name)?.value;
+    return { pending: value('signup_outbox_pending_rows'), oldest: value('signup_outbox_oldest_pending_age_seconds') };
+  }
+
+  it('counts the due rows not yet dispatched and ages the oldest from when it fell due; later work is not backlog', async () => {
+    const before = await backlog();
+    const due = `metrics-due-${randomUUID()}`;
+    const later = `metrics-later-${randomUUID()}`;
+    // A row the relay never took, and a follow-up email scheduled three days ahead.
+    await stack.db.$executeRaw`
+      INSERT INTO outbox_messages (queue, job_name, job_id, payload, available_at, created_at)
+      VALUES ('analytics', 'track-signup-event', ${due}, '{}'::jsonb,
+              now() - make_interval(secs => ${DUE_AGO_SECONDS}::float8), now() - make_interval(secs => ${DUE_AGO_SECONDS}::float8)),
+             ('email', 'send-getting-started-email', ${later}, '{}'::jsonb, now() + interval '3 days', now())`;
+    try {
+      const stalled = await backlog();
+      expect(stalled.pending).toBe((before.pending ?? 0) + 1);
+      expect(stalled.oldest).toBeGreaterThanOrEqual(DUE_AGO_SECONDS);
+      expect(stalled.oldest).toBeLessThan(DUE_AGO_SECONDS + 60);
+
+      // The relay catches up.
+      await stack.db.$executeRaw`UPDATE outbox_messages SET dispatched_at = now() WHERE job_id = ${due}`;
+      const caughtUp = await backlog();
+      expect(caughtUp.pending).toBe(before.pending);
+      expect(caughtUp.oldest).toBeLessThan(DUE_AGO_SECONDS);
+    } finally {
+      await stack.db.outboxMessage.deleteMany({ where: { jobId: { in: [due, later] } } });
+    }
+  });
+
+  it('leaves both gauges out when PostgreSQL does not answer, and the scrape still answers', async () => {
+    const target = createMetrics();
+    await collectOutboxState(target, { db: stack.pool });
+    expect((await target.registry.metrics())).toMatch(/^signup_outbox_pending_rows \d+$/m);
+    const unreachable = createPool('postgresql://postgres:postgres@127.0.0.1:1/signup', { connectionTimeoutMs: 500 });
+    try {
+      const all = samples(await exposition(target, { outboxState: { db: unreachable, log: quietLog } }));
+      expect(all.filter((sample) => sample.name.startsWith('signup_outbox_pending') || sample.name.startsWith('signup_outbox_oldest'))).toEqual([]);
+      expect(all.some((sample) => sample.name === 'process_cpu_user_seconds_total')).toBe(true);
+    } finally {
+      await unreachable.end();
+    }
+  });
+
+  it('is not exported by a registry that never read it, as a worker process’s', async () => {
+    const text = await exposition(createMetrics(), { jobs: [] });
+    expect(text).toContain('# TYPE signup_outbox_pending_rows gauge');
+    expect(samples(text).filter((sample) => /^signup_(outbox_pending|outbox_oldest|queue_state_up)/.test(sample.name))).toEqual([]);
+  });
+});
+
 describe('the outbox and the reconciler', () => {
   it('count a failed fast-path dispatch', async () => {
     // A connection that was up and is gone, as when Valkey stops under a running web process.
@@ -190,7 +251,7 @@ describe('the outbox and the reconciler', () => {
     try {
       const before = await valueOf('signup_outbox_dispatch_failures_total', { path: 'fast' });
       const row = { id: 0n, queue: 'analytics' as const, jobName: trackSignupEvent.name, jobId: 'never-added', payload: { userId: randomUUID() } };
-      expect(await dispatchNow(stack.pool, { queues, jobOptions }, [row])).toBe(false);
+      expect(await dispatchNow(stack.pool, { queues, jobOptions, pacedByTenant }, [row])).toBe(false);
       expect(await valueOf('signup_outbox_dispatch_failures_total', { path: 'fast' })).toBe(before + 1);
     } finally {
       await closeQueueSet(queues).catch(() => undefined);
@@ -367,7 +428,7 @@ describe('in a worker process', () => {
   });
 
   it('puts no user id, email or job id in any label', async () => {
-    const text = await exposition(metrics(), queueState());
+    const text = await exposition(metrics(), { queueState: queueState() });
     const values = samples(text).flatMap((sample) => Object.values(sample.labels));
     expect(values.length).toBeGreaterThan(0);
     expect(values.filter((value) => value.includes('@'))).toEqual([]);

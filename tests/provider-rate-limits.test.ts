@@ -2,7 +2,6 @@
 // the CRM's 50 requests/s so it never hears a 429, and when the CRM's limit is lower than the
 // queue's, its 429s back the queue off for Retry-After without spending any job's attempts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { newToken } from '@/app/_signup/create-signup';
 import { syncCrmContact } from '@/workers/jobs/job-contracts';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
@@ -28,7 +27,7 @@ async function queueCrmBurst(count: number): Promise<string[]> {
   await stack.db.user.createMany({
     data: users.map((id) => {
       const signup = uniqueSignup();
-      return { id, email: signup.email, name: signup.name, statusToken: newToken(), verifyToken: newToken() };
+      return { id, email: signup.email, name: signup.name};
     }),
   });
   await stack.queues.crm.addBulk(

@@ -10,6 +10,7 @@ import { closeQueueSet, createQueueSet, QUEUE_NAMES, type QueueName, type QueueS
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { applyMigrations } from '@/prisma/migrate';
 import { CircuitBreaker } from '@/lib/circuit-breaker';
+import { TenantLimits } from '@/lib/tenant-limits';
 import { sendWelcomeEmail, syncCrmContact } from '@/workers/jobs/job-contracts';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
@@ -196,6 +197,9 @@ describe('queueHealth', () => {
         const counts = await stack.queues.crm.getJobCounts('completed', 'failed');
         return counts.completed === 11 && counts.failed === 1;
       }, { what: '11 completed and 1 failed' });
+      // The recorder writes the dead letter just after BullMQ fails the job: wait for it, or the
+      // delete below can run first and the letter arrive after it.
+      await waitFor(async () => (await db.deadLetter.count({ where: { queue: 'crm' } })) === 1, { what: 'the dead letter' });
       await db.deadLetter.deleteMany();
 
       const queue = queueOf(await queueHealth(depsOf(stack)), 'crm');
@@ -212,6 +216,22 @@ describe('queueHealth', () => {
       const report = await queueHealth(depsOf(stack));
       expect(queueOf(report, 'email')).toMatchObject({ paused: true, verdict: 'degraded', reasons: ['email: paused'] });
       expect(report.verdict).toBe('degraded');
+    });
+  });
+
+  describe('when tenants wait their turn', () => {
+    it('lists the tenants holding the most jobs back, with their running jobs, most first', async () => {
+      const stack = await freshStack();
+      const limits = new TenantLimits(stack.producer, stack.queues.email.qualifiedName, { concurrency: 1, perSecond: 0 }, 60_000);
+      for (const [tenant, jobs] of [['acme', 4], ['globex', 2]] as const) {
+        for (let index = 0; index < jobs; index += 1) await limits.admit(`${tenant}-${index}`, tenant);
+      }
+      const report = await queueHealth(depsOf(stack));
+      expect(queueOf(report, 'email').tenants).toEqual([
+        { tenant: 'acme', held: 3, running: 1 },
+        { tenant: 'globex', held: 1, running: 1 },
+      ]);
+      expect(queueOf(report, 'crm').tenants).toEqual([]);
     });
   });
 

@@ -27,6 +27,8 @@ beforeAll(async () => {
 afterAll(async () => {
   // Leave nothing in the shared database that another file's dead-letter replay could pick up.
   await stack.db.deadLetter.deleteMany({ where: { jobId: { in: allJobIds(users) } } });
+  // Nor backdated rows that a later pass, in this run or the next, could find in its window.
+  await stack.db.$executeRaw`DELETE FROM outbox_messages WHERE payload->>'userId' = ANY(${users}::text[])`;
   await stack.close();
 });
 

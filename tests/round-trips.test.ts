@@ -2,9 +2,11 @@
 // what one job of each kind sends to PostgreSQL, Valkey and its provider. Counted, not timed, so the
 // numbers are the same on every run; a change that adds a statement or a command to a hot path fails
 // here and has to say why in this file. docs/benchmarks.md has the same table.
+import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { DispatchMarks } from '@/lib/outbox';
+import { SharedBudgets } from '@/lib/rate-budgets';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
 import { createHandlerContext, type HandlerContext } from '@/workers/jobs/handler-context';
 import { ALL_JOBS } from '@/workers/jobs/job-contracts';
@@ -18,9 +20,11 @@ import { quietLog, startTestStack, uniqueSignup, type TestStack } from '@/tests/
 type Budget = { sql: { statements: number; roundTrips: number }; valkey: { commands: number; roundTrips: number } };
 
 // PostgreSQL: BEGIN, the statement timeout, one INSERT for the user and its outbox rows, COMMIT, all
-// in one round trip. Valkey: one add per queue, written together. The rows' dispatched mark is
-// written behind the answer, with other signups' marks (lib/outbox.ts, DispatchMarks): below.
-const SIGNUP_BUDGET: Budget = { sql: { statements: 4, roundTrips: 1 }, valkey: { commands: 4, roundTrips: 1 } };
+// in one round trip. Valkey: the rate limits' one EVALSHA, which must answer before the body is read
+// (every web replica spends from the same budgets: lib/rate-budgets.ts), then one add per queue,
+// written together. The rows' dispatched mark is written behind the answer, with other signups'
+// marks (lib/outbox.ts, DispatchMarks): below.
+const SIGNUP_BUDGET: Budget = { sql: { statements: 4, roundTrips: 1 }, valkey: { commands: 5, roundTrips: 2 } };
 /** Signups whose marks are gathered, and the statements that write all of them. */
 const MARKED_TOGETHER = { signups: 10, statements: 1 };
 // PostgreSQL: read and validate (is the effect there, and what the call needs) in one statement,
@@ -36,6 +40,9 @@ const JOB_BUDGET: Record<string, Budget> = {
   'send-getting-started-email': JOB,
   'send-verification-email': JOB,
   'send-invite-email': JOB,
+  'erase-crm-contact': JOB,
+  'erase-analytics-events': JOB,
+  'erase-avatar': JOB,
 };
 
 function expectWithin(trips: RoundTrips, budget: Budget) {
@@ -61,7 +68,7 @@ afterAll(async () => {
 function signupRequest() {
   return new Request('http://app.test/api/signups', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.7' },
     body: JSON.stringify(uniqueSignup()),
   });
 }
@@ -71,7 +78,12 @@ const marks = () => new DispatchMarks(stack.pool, 3_600_000);
 const signupDeps = (dispatchMarks = marks()) => ({
   pool: stack.pool,
   queues: stack.queues,
-  limiter: new RateLimiter(0),
+  // The production limits, so that their cost is counted; the address and everyone's budget have
+  // room for every signup of this file.
+  limiter: new RateLimiter(30, {
+    globalPerMinute: 2_400,
+    budgets: new SharedBudgets({ redis: stack.producer, keyPrefix: stack.config.queuePrefix }),
+  }),
   log: quietLog,
   followUpDelayMs: stack.config.followUpDelayMs,
   marks: dispatchMarks,
@@ -83,7 +95,11 @@ describe('one signup (POST /api/signups)', () => {
     expect((await handleSignupRequest(signupRequest(), signupDeps())).status).toBe(201);
     const { result, trips } = await countRoundTrips(() => handleSignupRequest(signupRequest(), signupDeps()));
     expect(result.status).toBe(201);
-    expectWithin(trips, SIGNUP_BUDGET);
+    // A Valkey Cluster client writes the four queues' adds to each node that holds one, on that
+    // node's connection, all at once: one round trip per node, side by side, where a single server
+    // takes one.
+    const nodes = stack.producer instanceof Cluster ? stack.producer.nodes('master').length : 1;
+    expectWithin(trips, { ...SIGNUP_BUDGET, valkey: { ...SIGNUP_BUDGET.valkey, roundTrips: SIGNUP_BUDGET.valkey.roundTrips + nodes - 1 } });
   });
 
   it("has its dispatched mark written together with other signups' marks", async () => {
@@ -111,6 +127,11 @@ describe.each(ALL_JOBS.map((contract) => [contract.name, contract] as const))('o
     const payload = await job.payload(stack);
     const calls = async () => (await stack.inspect(contract.provider)).reduce((sum, entry) => sum + entry.deliveries + entry.failures, 0);
     const callsBefore = await calls();
+    // The steady state of a busy worker: the breaker's report of earlier calls already sent, and its
+    // state known fresh. On a loaded machine the warm-up above can be over a second ago, or its
+    // report still due: either would land inside the count.
+    await breaker.report();
+    await breaker.acquire();
     const { result, trips } = await countRoundTrips(() => run(payload));
     await breaker.close();
     expect(result.status).toBe('applied');

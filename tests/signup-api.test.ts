@@ -43,8 +43,8 @@ describe('POST /api/signups', () => {
       for (const contract of SIGNUP_JOBS) {
         const job = await stack.queues[contract.queue].getJob(`${contract.name}-${body.id}`);
         expect(job?.name).toBe(contract.name);
-        // Payloads carry ids only: no email, no name.
-        expect(job?.data).toEqual({ userId: body.id });
+        // Payloads carry ids only: no email, no name; and the workspace, the jobs' tenant.
+        expect(job?.data).toEqual({ userId: body.id, tenant: 'acme' });
         const counts = await jobCounts(stack.queues, contract.queue);
         expect((counts.waiting ?? 0) + (counts.prioritized ?? 0)).toBe(1);
         expect(outbox.find((row) => row.jobName === contract.name)?.dispatchedAt).not.toBeNull();

@@ -20,6 +20,7 @@ import { closeQueueSet, createQueueSet, queuePrefix, type QueueSet } from '@/lib
 import { createProducerConnection, type Valkey } from '@/lib/valkey';
 import { EMAIL_PRIORITY } from '@/workers/jobs/email/email-priorities';
 import {
+  ERASURE_JOBS,
   generateAvatar,
   sendGettingStartedEmail,
   sendInviteEmail,
@@ -84,6 +85,13 @@ async function letIntervalPass(userId: string): Promise<void> {
   await stack.db.$executeRaw`
     UPDATE users SET verification_resent_at = now() - make_interval(secs => ${RESEND_INTERVAL_SECONDS + 1}::float8)
      WHERE id = ${userId}::uuid`;
+}
+
+/** The status behind a live link; fails the test for an expired or unknown one. */
+async function liveStatus(token: string, deps: Parameters<typeof signupStatus>[1]) {
+  const lookup = await signupStatus(token, deps);
+  if (lookup.state !== 'live') throw new Error(`status link is ${lookup.state}`);
+  return lookup.status;
 }
 
 function sent(outcome: Awaited<ReturnType<typeof resendVerification>>) {
@@ -188,7 +196,10 @@ describe('delete account', () => {
     expect(await stack.db.user.findUnique({ where: { id: user.userId } })).toBeNull();
     expect(await effectCounts(user.userId)).toEqual([0, 0, 0, 0, 0]);
     expect(await stack.queues.email.getJob(followUpId)).toBeUndefined();
-    expect(await signupStatus(user.token, stack)).toBeUndefined();
+    // And owes each provider an erasure, dispatched at once (tests/account-erasure.test.ts follows them).
+    const erasureIds = ERASURE_JOBS.map((contract) => contract.jobId({ userId: user.userId }));
+    expect(await stack.db.outboxMessage.count({ where: { jobId: { in: erasureIds }, dispatchedAt: { not: null } } })).toBe(3);
+    expect(await signupStatus(user.token, stack)).toEqual({ state: 'unknown' });
     expect((await handleDeleteAccountRequest(user.token, deps())).status).toBe(404);
   });
 
@@ -238,6 +249,9 @@ describe('with an email worker running', () => {
     const user = await newUser();
     const first = sent(await resendVerification(user.token, deps()));
     expect((await resendVerification(user.token, deps())).status).toBe('too-soon');
+    // Sent before the next press: a press while it still waits would add nothing
+    // (tests/job-deduplication.test.ts).
+    await waitFor(() => stack.db.sentEmail.findUnique({ where: { jobId: first.jobId } }), { what: 'the first email recorded' });
     await letIntervalPass(user.userId);
     const second = sent(await resendVerification(user.token, deps()));
 
@@ -298,7 +312,12 @@ describe('with an email worker running', () => {
     expect(await (await stack.queues.email.getJob(followUpId))?.getState()).toBe('delayed');
 
     const outcome = await deleteAccount(user.token, { pool: stack.pool, queues: unreachableQueues });
-    expect(outcome).toMatchObject({ status: 'deleted', followUpRemoved: false });
+    expect(outcome).toMatchObject({ status: 'deleted', followUpRemoved: false, erasuresDispatched: false });
+    // The erasure jobs wait in the outbox for the relay (tests/account-erasure.test.ts runs them);
+    // not for another file's relay to find.
+    const erasureIds = ERASURE_JOBS.map((contract) => contract.jobId({ userId: user.userId }));
+    expect(await pendingRows(user.userId)).toEqual(expect.arrayContaining(erasureIds));
+    await stack.db.outboxMessage.deleteMany({ where: { jobId: { in: erasureIds } } });
 
     const job = await waitFor(
       async () => {
@@ -318,7 +337,7 @@ describe('with an email worker running', () => {
     await waitFor(async () => (await stack.db.sentEmail.count({ where: { jobId: followUpId, kind: 'getting-started' } })) === 1, {
       what: 'the follow-up email',
     });
-    const status = await signupStatus(user.token, stack);
+    const status = await liveStatus(user.token, stack);
     expect(status?.followUpEmail).toMatchObject({ name: sendGettingStartedEmail.name, state: 'sent' });
     expect(status?.followUpEmail?.sentAt).toBeTruthy();
   });
@@ -328,7 +347,7 @@ describe('the status page', () => {
   it('shows the follow-up as scheduled for its time while it waits', async () => {
     const before = Date.now();
     const user = await newUser();
-    const status = await signupStatus(user.token, stack);
+    const status = await liveStatus(user.token, stack);
     expect(status?.followUpEmail).toMatchObject({ label: 'Getting started email', state: 'scheduled' });
     const due = Date.parse(status?.followUpEmail?.scheduledFor ?? '');
     expect(due).toBeGreaterThanOrEqual(before + stack.config.followUpDelayMs);
@@ -372,7 +391,7 @@ describe('the status page', () => {
       }),
     };
 
-    const status = await signupStatus(user.token, { pool: stack.pool, queues: interleaved });
+    const status = await liveStatus(user.token, { pool: stack.pool, queues: interleaved });
     expect(status?.jobs.find((job) => job.name === generateAvatar.name)?.state).toBe('done');
     expect(status?.avatarReady).toBe(true);
   });
@@ -383,7 +402,7 @@ describe('the status page', () => {
     await shedder.refresh();
     const user = await newUser({ shedder });
 
-    const status = await signupStatus(user.token, stack);
+    const status = await liveStatus(user.token, stack);
     expect(status).toMatchObject({
       name: expect.any(String),
       workspace: 'acme',

@@ -8,7 +8,7 @@ import { reserveTenantSlots, tenantClockKey } from '@/lib/tenant-pacer';
 import { sendInviteEmail, sendWelcomeEmail } from '@/workers/jobs/job-contracts';
 import { jobIntervalMs } from '@/lib/queues';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
-import { quietLog, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
+import { quietLog, relayPending, startTestStack, waitFor, type TestStack } from '@/tests/helpers/test-stack';
 
 const BACKLOG = 5_000;
 
@@ -38,7 +38,9 @@ function workspace(name: string): string {
 async function invite(slug: string, count: number): Promise<string[]> {
   const emails = Array.from({ length: count }, (_, index) => `member-${index}@${slug}.test`);
   const outcome = await inviteMembers({ workspace: slug, emails }, { pool: stack.pool, queues: stack.queues });
-  expect(outcome).toMatchObject({ status: 'invited', count, dispatched: true });
+  expect(outcome).toMatchObject({ status: 'invited', count });
+  // What the relay would do for a batch that missed the producer's enqueue deadline.
+  if (outcome.status === 'invited' && !outcome.dispatched) await relayPending(stack);
   const invitations = await stack.db.invitation.findMany({ where: { workspace: slug }, select: { id: true } });
   return invitations.map((invitation) => invitation.id);
 }

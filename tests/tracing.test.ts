@@ -1,12 +1,16 @@
 // One trace from the signup request, through the job, to the provider call: BullMQ carries the
 // trace context inside the job (bullmq-otel), so the worker's span continues the request's trace.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleSignupRequest } from '@/app/_signup/signup-request';
-import { startTracing } from '@/lib/tracing';
+import { newToken } from '@/lib/access-tokens';
+import { redactingExporter, startTracing } from '@/lib/tracing';
 import { RateLimiter } from '@/app/_signup/rate-limiter';
 import { startWorkers, type RunningWorkers } from '@/workers/runtime/start-workers';
 import { quietLog, startTestStack, uniqueSignup, waitFor, type TestStack } from '@/tests/helpers/test-stack';
@@ -75,5 +79,55 @@ describe('tracing without an OTLP endpoint', () => {
     // The SDK is CommonJS, so each of its files that was loaded, by import or require, is in this cache.
     const sdkFiles = Object.keys(createRequire(import.meta.url).cache).filter((file) => file.includes('/@opentelemetry/sdk-node/'));
     expect(sdkFiles).toEqual([]);
+  });
+});
+
+describe('spans sent to the collector', () => {
+  /** A stand-in OTLP/HTTP collector: keeps each request body it receives. */
+  let collector: Server;
+  let bodies: string[];
+  beforeAll(async () => {
+    bodies = [];
+    collector = createServer((request, response) => {
+      let body = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (body += chunk));
+      request.on('end', () => {
+        bodies.push(body);
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+
+  /** One request span for a status page, recorded the way the HTTP instrumentation and Next record it. */
+  async function exportRequestSpan(wrap: (exporter: OTLPTraceExporter) => OTLPTraceExporter | ReturnType<typeof redactingExporter>) {
+    const token = newToken();
+    const url = `http://app.test/welcome/${token}?verified=1`;
+    const otlp = new OTLPTraceExporter({ url: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces` });
+    const own = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(wrap(otlp))] });
+    const span = own.getTracer('test').startSpan(`GET /welcome/${token}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.target': `/welcome/${token}?verified=1`, 'url.full': url, 'url.path': `/welcome/${token}`, 'next.route': '/welcome/[token]' },
+    });
+    span.addEvent('redirect', { location: `/verify/${token}` });
+    span.end();
+    await own.forceFlush();
+    await own.shutdown();
+    return { token, body: bodies.at(-1) ?? '' };
+  }
+
+  it('carry route templates, never the token in a path', async () => {
+    const { token, body } = await exportRequestSpan((exporter) => redactingExporter(exporter));
+    expect(body).toContain('/welcome/[token]?verified=1');
+    expect(body).toContain('GET /welcome/[token]');
+    expect(body).toContain('/verify/[token]');
+    expect(body).not.toContain(token);
+  });
+
+  it('would carry the token without the redaction (the check above can fail)', async () => {
+    const { token, body } = await exportRequestSpan((exporter) => exporter);
+    expect(body).toContain(token);
   });
 });

@@ -50,8 +50,15 @@ describe('workers', () => {
       const userId = await stack.signUp();
       const job = () => stack.queues.crm.getJob(syncCrmContact.jobId({ userId }));
 
-      await waitFor(async () => ((await job())?.attemptsMade ?? 0) >= 1, { what: 'a failed CRM attempt' });
-      expect(await (await job())?.getState()).toBe('delayed');
+      // Seen between attempts: failed once and waiting out its backoff. Asked in one poll, because on
+      // a busy machine the backoff can pass between two separate reads and the job be active again.
+      await waitFor(
+        async () => {
+          const found = await job();
+          return (found?.attemptsMade ?? 0) >= 1 && (await found?.getState()) === 'delayed';
+        },
+        { what: 'a failed CRM attempt waiting for its retry' },
+      );
       await stack.setFault('crm', { mode: 'up' });
 
       await waitFor(() => allEffectsApplied(userId), { what: 'four effects', timeoutMs: 20_000 });

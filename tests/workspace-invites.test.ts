@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionCookie, SESSION_COOKIE } from '@/app/_admin/auth/admin-session';
+import { SESSION_COOKIE, type AdminSession } from '@/app/_admin/auth/admin-session';
+import { adminSessions, openSession } from '@/app/_admin/auth/session-store';
 import type { WebRuntime } from '@/app/_web/web-runtime';
 import { inviteMembersAction } from '@/app/_workspaces/invite-actions';
 import type { InviteFormState } from '@/app/_workspaces/invite-form';
@@ -34,6 +35,8 @@ vi.mock('@/app/_web/web-runtime', () => ({ webRuntime: () => fakes.runtime as We
 let stack: TestStack;
 let deps: InviteRequestDeps;
 let rightAuth: string;
+/** A live admin session's cookie, as the login form sets it. */
+let adminCookie: { value: string; session: AdminSession } | undefined;
 
 /** This file's workspaces all start with it. */
 const RUN = `invites-${randomUUID().slice(0, 8)}-`;
@@ -45,12 +48,14 @@ beforeAll(async () => {
   stack = await startTestStack();
   deps = { pool: stack.pool, queues: stack.queues, log: quietLog, admin: stack.config.admin };
   rightAuth = basicAuth(stack.config.admin.user, stack.config.admin.password ?? '');
+  adminCookie = await openSession(stack.config.admin, adminSessions());
 });
 afterAll(async () => {
   // Thousands of rows, some perhaps still pending when Valkey was slow: another file's relay must
   // not find them in the shared database.
   await stack.db.outboxMessage.deleteMany({ where: { tenant: { startsWith: RUN } } });
   await stack.db.invitation.deleteMany({ where: { workspace: { startsWith: RUN } } });
+  if (adminCookie) await adminSessions().remove(adminCookie.session);
   await stack.close();
 });
 
@@ -67,7 +72,7 @@ function invite(
 
 /** A request the admin's browser would send: the session cookie, and an Origin. */
 function browserRequest(slug: string, body: unknown, origin: string): Request {
-  const cookie = createSessionCookie(stack.config.admin)?.value ?? '';
+  const cookie = adminCookie?.value ?? '';
   return new Request(`http://app.test/api/workspaces/${slug}/invites`, {
     method: 'POST',
     headers: { host: 'app.test', origin, 'content-type': 'application/json', cookie: `${SESSION_COOKIE}=${cookie}` },
@@ -118,7 +123,8 @@ describe('POST /api/workspaces/<slug>/invites', () => {
       for (const invitation of invitations) {
         const job = await stack.queues.email.getJob(sendInviteEmail.jobId({ invitationId: invitation.id }));
         expect(job?.name).toBe(sendInviteEmail.name);
-        expect(job?.data).toEqual({ invitationId: invitation.id });
+        // The workspace travels with the job: the worker's per-tenant limits read it (lib/tenant-limits.ts).
+        expect(job?.data).toEqual({ invitationId: invitation.id, tenant: workspace });
         expect(job?.opts.priority).toBe(EMAIL_PRIORITY.invitation);
         expect(['delayed', 'prioritized']).toContain(await job?.getState());
       }
@@ -444,7 +450,7 @@ describe('the admin invite form (server action)', () => {
 
   beforeEach(() => {
     fakes.runtime = { pool: stack.pool, queues: stack.queues, log: quietLog };
-    fakes.cookie = createSessionCookie(stack.config.admin)?.value;
+    fakes.cookie = adminCookie?.value;
   });
 
   function form(fields: Record<string, string>): FormData {

@@ -3,7 +3,13 @@
 // dead-letter alerter (each safe to run in every process: the relay and the alerter claim rows
 // with SKIP LOCKED, and each maintenance task's job scheduler runs it once per interval across all
 // of them). Runs apart from the web process so the two scale and fail independently.
-import { config } from '@/lib/config';
+//
+// Started on its own (npm run workers, a container) it first reads .env and checks that PostgreSQL
+// and Valkey answer, and exits with one plain paragraph when one does not (lib/service-check.ts).
+// Under npm start (`--supervised`) the stack has checked already, and a restart in the middle of an
+// outage must wait it out like any running worker, not exit.
+import { config, loadDotEnv } from '@/lib/config';
+import { missingServices } from '@/lib/service-check';
 import { createPool } from '@/lib/sql';
 import { createLogger } from '@/lib/log';
 import { startTracing } from '@/lib/tracing';
@@ -16,7 +22,16 @@ import { startMetricsServer } from '@/workers/runtime/metrics-server';
 import { startOutboxRelay } from '@/workers/loops/outbox-relay';
 import { startWorkers } from '@/workers/runtime/start-workers';
 
+const supervised = process.argv.includes('--supervised');
+if (!supervised) loadDotEnv();
 const settings = config();
+if (!supervised) {
+  const missing = await missingServices(settings);
+  if (missing.length > 0) {
+    console.error(`${missing.join('\n\n')}\n\nThe workers need both; none was started.`);
+    process.exit(1);
+  }
+}
 // First, so the clients created below are traced.
 const tracing = await startTracing('signup-workers', settings.otlpEndpoint);
 const log = createLogger('worker');
@@ -32,7 +47,13 @@ const relay = startOutboxRelay({ pool, queues: relayQueues, log });
 // RECONCILE_EVERY_MS=0 turns the reconciler off; the digest and the sweep run regardless.
 const maintenance = startMaintenance({ config: settings, pool, connection: workerConnection, queues: relayQueues, log });
 const alerts = startDeadLetterAlerts(
-  { pool, log, webhookUrl: settings.alerts.webhookUrl, providerTimeoutMs: settings.providers.timeoutMs },
+  {
+    pool,
+    log,
+    webhookUrl: settings.alerts.webhookUrl,
+    webhookKey: settings.alerts.webhookKey,
+    providerTimeoutMs: settings.providers.timeoutMs,
+  },
   { windowMs: settings.alerts.windowMs },
 );
 const metricsServer =

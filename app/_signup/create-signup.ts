@@ -3,12 +3,13 @@
 // wait in the outbox for the relay. Nothing here waits on a third party. Under overload the
 // analytics event alone may be left out (analytics-shedding.ts); every other job is always written.
 import 'server-only';
-import { randomBytes } from 'node:crypto';
+import { insertTokenSql, newToken } from '@/lib/access-tokens';
 import { dispatchNow, fromSql, outboxInsertSql, type DispatchMarks, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { execute, isUniqueViolation, sql, transactionInOneTrip, type Pool, type Queryable, type Sql } from '@/lib/sql';
 import {
   jobOptions,
+  pacedByTenant,
   outboxEntry,
   sendGettingStartedEmail,
   SIGNUP_JOBS,
@@ -22,26 +23,23 @@ export type SignupOutcome =
   | { status: 'duplicate' }
   | { status: 'unavailable'; error: unknown };
 
-/** The user's status page; the token is its only key. */
-export function statusPath(statusToken: string): string {
-  return `/welcome/${statusToken}`;
-}
-
-/** 32 random bytes: unguessable, URL-safe. */
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
 /**
  * Saving may take at most this long, connection included, so a sick database is answered with 503
  * inside the 2 s the signup promises rather than a hanging request.
  */
 const SAVE_BUDGET_MS = 1_500;
 
-function insertUserSql(input: SignupInput, { userId, statusToken }: { userId: string; statusToken: string }): Sql {
+/**
+ * The user and its status token, in one statement; `rest` is a statement of its own that joins
+ * them (the outbox rows), or nothing. A taken address fails the whole statement.
+ */
+function insertUserSql(input: SignupInput, { userId, statusToken }: { userId: string; statusToken: string }, rest?: Sql): Sql {
   return sql`
-    INSERT INTO users (id, email, name, workspace, status_token, verify_token)
-    VALUES (${userId}::uuid, ${input.email}, ${input.name}, ${input.workspace ?? null}, ${statusToken}, ${newToken()})`;
+    WITH new_user AS (
+      INSERT INTO users (id, email, name, workspace)
+      VALUES (${userId}::uuid, ${input.email}, ${input.name}, ${input.workspace ?? null})
+    ), status_token AS (${insertTokenSql(sql`${userId}::uuid`, 'status', statusToken)})
+    ${rest ?? sql`SELECT 1`}`;
 }
 
 /** The user alone, for the synchronous baseline, which has no outbox. */
@@ -69,17 +67,19 @@ export async function createSignup(
   // Decided before the statement, from memory: no Valkey call while it holds a connection.
   const keepAnalytics = shedder?.shouldKeep() ?? true;
   const jobs = keepAnalytics ? SIGNUP_JOBS : SIGNUP_JOBS.filter((contract) => contract.name !== trackSignupEvent.name);
+  // The workspace is the jobs' tenant (lib/tenant-limits.ts); without one, each job is its own.
+  const tenant = input.workspace ?? undefined;
   const entries = [
-    ...jobs.map((contract) => outboxEntry(contract, { userId })),
-    outboxEntry(sendGettingStartedEmail, { userId }, { availableAt: new Date(Date.now() + followUpDelayMs) }),
+    ...jobs.map((contract) => outboxEntry(contract, { userId }, { tenant })),
+    outboxEntry(sendGettingStartedEmail, { userId }, { tenant, availableAt: new Date(Date.now() + followUpDelayMs) }),
   ];
   let rows;
   try {
-    // One statement writes the user and its outbox rows: both or neither (a taken address fails the
-    // whole statement). In a transaction of its own, sent in one round trip, whose timeout rolls
-    // back a statement the database is too slow to finish in the budget.
+    // One statement writes the user, its status token and its outbox rows: all or none. In a
+    // transaction of its own, sent in one round trip, whose timeout rolls back a statement the
+    // database is too slow to finish in the budget.
     const [saved] = await transactionInOneTrip<[OutboxSqlRow[]]>(pool, SAVE_BUDGET_MS, [
-      sql`WITH new_user AS (${insertUserSql(input, { userId, statusToken })}) ${outboxInsertSql(entries)}`,
+      insertUserSql(input, { userId, statusToken }, outboxInsertSql(entries)),
     ]);
     rows = saved.map(fromSql);
   } catch (error) {
@@ -90,7 +90,7 @@ export async function createSignup(
 
   let dispatched = false;
   try {
-    dispatched = await dispatchNow(pool, { queues, jobOptions, marks }, rows);
+    dispatched = await dispatchNow(pool, { queues, jobOptions, pacedByTenant, marks }, rows);
   } catch {
     // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
     // relay re-dispatches them under the same job ids, which adds nothing twice.

@@ -17,14 +17,28 @@
 // deletion, or the signup's own dispatch adds the job a moment after it was removed, or the job
 // is already running, the job stays, and its handler finds no user and sends nothing.
 //
+// The same transaction also writes one erasure job per provider that holds the person's data
+// (the CRM contact, the analytics events, the avatar: docs/failure-model.md#erasure), dispatched
+// after commit like a signup's jobs, with the relay behind them. A job of the user's that creates
+// at a provider after the erasure ran deletes it itself (workers/jobs/erasure.ts).
+//
 // Dead letters of the user's jobs are not touched: they hold ids only, and discarding them is a
 // person's decision in the admin.
 import 'server-only';
+import { tokenHash } from '@/lib/access-tokens';
 import { withDeadline } from '@/lib/deadline';
 import { errorSummary, type Logger } from '@/lib/log';
+import { dispatchNow, writeOutbox, type DispatchMarks, type OutboxRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { execute, query, sql, transaction, type Pool } from '@/lib/sql';
-import { sendGettingStartedEmail, SIGNUP_JOBS } from '@/workers/jobs/job-contracts';
+import {
+  ERASURE_JOBS,
+  jobOptions,
+  outboxEntry,
+  pacedByTenant,
+  sendGettingStartedEmail,
+  SIGNUP_JOBS,
+} from '@/workers/jobs/job-contracts';
 
 /** The transaction's budget, connection included: a sick database answers 503 within ~2 s. */
 const WRITE_BUDGET_MS = 1_500;
@@ -37,36 +51,55 @@ const WRITE_BUDGET_MS = 1_500;
 const REMOVE_DEADLINE_MS = 500;
 
 export type DeleteAccountOutcome =
-  /** `followUpRemoved` is false when Valkey could not be asked; the handler then skips the job. */
-  | { status: 'deleted'; userId: string; followUpRemoved: boolean }
+  /**
+   * `followUpRemoved` is false when Valkey could not be asked; the handler then skips the job.
+   * `erasuresDispatched` is false when the erasure jobs were left to the relay.
+   */
+  | { status: 'deleted'; userId: string; followUpRemoved: boolean; erasuresDispatched: boolean }
   | { status: 'unknown-token' }
+  /** The link has expired: it still names the account, but no longer acts for it. */
+  | { status: 'expired' }
   | { status: 'unavailable'; error: unknown };
 
 export async function deleteAccount(
   statusToken: string,
-  { pool, queues }: { pool: Pool; queues: QueueSet },
+  { pool, queues, marks }: { pool: Pool; queues: QueueSet; marks?: DispatchMarks },
 ): Promise<DeleteAccountOutcome> {
-  let userId: string | undefined;
+  let found: { userId: string; erasures: OutboxRow[] } | { refused: 'unknown-token' | 'expired' };
   try {
-    userId = await transaction(
+    found = await transaction(
       pool,
-      async (client) => {
-        const [deleted] = await query<{ id: string }>(client, sql`
-          DELETE FROM users WHERE status_token = ${statusToken} RETURNING id`);
-        if (!deleted) return undefined;
+      async (client): Promise<typeof found> => {
+        const [target] = await query<{ id: string | null; known: boolean }>(client, sql`
+          WITH link AS (
+            SELECT user_id, expires_at > now() AS live FROM access_tokens
+             WHERE token_hash = ${tokenHash(statusToken)} AND purpose = 'status'
+          ), deleted AS (
+            DELETE FROM users WHERE id = (SELECT user_id FROM link WHERE live) RETURNING id
+          )
+          SELECT (SELECT id FROM deleted) AS id, EXISTS (SELECT 1 FROM link) AS known`);
+        const deleted = target?.id ? { id: target.id } : undefined;
+        if (!deleted) return { refused: target?.known ? 'expired' : 'unknown-token' };
         // A row the relay holds locked right now is waited for; once dispatched it no longer
         // matches, and its job's handler skips the deleted user.
         const jobIds = [...SIGNUP_JOBS, sendGettingStartedEmail].map((contract) => contract.jobId({ userId: deleted.id }));
         await execute(client, sql`DELETE FROM outbox_messages WHERE job_id = ANY(${jobIds}::text[]) AND dispatched_at IS NULL`);
-        return deleted.id;
+        const erasures = await writeOutbox(client, ERASURE_JOBS.map((contract) => outboxEntry(contract, { userId: deleted.id })));
+        return { userId: deleted.id, erasures };
       },
       { statementTimeoutMs: WRITE_BUDGET_MS, deadlineMs: WRITE_BUDGET_MS },
     );
   } catch (error) {
     return { status: 'unavailable', error };
   }
-  if (!userId) return { status: 'unknown-token' };
-  return { status: 'deleted', userId, followUpRemoved: await removeFollowUp(queues, userId) };
+  if ('refused' in found) return { status: found.refused };
+  const { userId, erasures } = found;
+  const [followUpRemoved, erasuresDispatched] = await Promise.all([
+    removeFollowUp(queues, userId),
+    // A mark that fails after the add leaves the rows to the relay, which adds nothing twice.
+    dispatchNow(pool, { queues, jobOptions, pacedByTenant, marks }, erasures).catch(() => false),
+  ]);
+  return { status: 'deleted', userId, followUpRemoved, erasuresDispatched };
 }
 
 /** True when Valkey confirmed the follow-up is not in the queue (BullMQ answers 1). */
@@ -85,15 +118,24 @@ const NO_STORE = { 'cache-control': 'no-store' };
 /** The HTTP answer for DELETE /api/welcome/<token>; the route file only wires it. */
 export async function handleDeleteAccountRequest(
   statusToken: string,
-  deps: { pool: Pool; queues: QueueSet; log: Logger },
+  deps: { pool: Pool; queues: QueueSet; log: Logger; marks?: DispatchMarks },
 ): Promise<Response> {
   const outcome = await deleteAccount(statusToken, deps);
   switch (outcome.status) {
     case 'deleted':
-      deps.log.info('account deleted', { user: outcome.userId, followUpRemoved: outcome.followUpRemoved });
+      deps.log.info('account deleted', {
+        user: outcome.userId,
+        followUpRemoved: outcome.followUpRemoved,
+        erasuresDispatched: outcome.erasuresDispatched,
+      });
       return new Response(null, { status: 204, headers: NO_STORE });
     case 'unknown-token':
       return Response.json({ error: 'Unknown status token.' }, { status: 404, headers: NO_STORE });
+    case 'expired':
+      return Response.json(
+        { error: 'This status link has expired; ask for a new one on its page.' },
+        { status: 410, headers: NO_STORE },
+      );
     case 'unavailable':
       deps.log.warn('account deletion unavailable', { error: errorSummary(outcome.error) });
       return Response.json(

@@ -5,14 +5,16 @@ import 'server-only';
 import { badRequest } from '@/app/_web/bad-request';
 import { readCappedText, refuseUnreadBody } from '@/lib/capped-body';
 import { inSpan } from '@/lib/tracing';
+import { clientAddress } from '@/lib/client-address';
 import { errorSummary, type Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import type { DispatchMarks } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import type { Pool } from '@/lib/sql';
 import type { AnalyticsShedder } from '@/app/_signup/analytics-shedding';
-import { createSignup, statusPath } from '@/app/_signup/create-signup';
-import { clientAddress, type RateLimiter } from '@/app/_signup/rate-limiter';
+import { createSignup } from '@/app/_signup/create-signup';
+import { statusPath } from '@/lib/access-tokens';
+import type { RateLimiter } from '@/app/_signup/rate-limiter';
 import {
   DUPLICATE_EMAIL_ERRORS,
   parseSignupInput,
@@ -80,10 +82,11 @@ export async function readSignupRequest(
   request: Request,
   { limiter }: Pick<SignupDeps, 'limiter'>,
 ): Promise<SignupInput | Refusal> {
-  const decision = limiter.take(clientAddress(request.headers));
+  const decision = await limiter.take(clientAddress(request.headers));
   if (!decision.allowed) {
+    const from = decision.scope === 'address' ? 'from this address' : 'right now';
     return Response.json(
-      { error: 'Too many signups from this address; try again shortly.' },
+      { error: `Too many signups ${from}; try again shortly.` },
       { status: 429, headers: { 'retry-after': String(decision.retryAfterSeconds) } },
     );
   }

@@ -5,6 +5,7 @@
 // The JSON is also the poll's answer (GET /api/welcome/<token>): fields are added, never renamed.
 import 'server-only';
 import type { Job } from 'bullmq';
+import { tokenHash } from '@/lib/access-tokens';
 import { appliedEffects } from '@/lib/job-effects';
 import type { QueueSet } from '@/lib/queues';
 import { query, sql, type Pool } from '@/lib/sql';
@@ -79,14 +80,29 @@ const FOLLOW_UP_LABEL = 'Getting started email';
 /** Jobs whose missing outbox row means load shedding dropped them (app/_signup/analytics-shedding.ts). */
 const SHEDDABLE_JOBS: ReadonlySet<string> = new Set([trackSignupEvent.name]);
 
+/**
+ * What a status link opens: the status, or word that the link has expired (the page then offers
+ * to email a fresh one), or nothing (never issued, or the account is gone).
+ */
+export type StatusLookup = { state: 'live'; status: SignupStatus } | { state: 'expired' } | { state: 'unknown' };
+
 export async function signupStatus(
   statusToken: string,
   { pool, queues }: { pool: Pool; queues: QueueSet },
-): Promise<SignupStatus | undefined> {
-  const [user] = await query<{ id: string; name: string; workspace: string | null; verified: boolean }>(pool, sql`
-    SELECT id, name, workspace, email_verified_at IS NOT NULL AS verified FROM users WHERE status_token = ${statusToken}`);
-  if (!user) return undefined;
+): Promise<StatusLookup> {
+  const [user] = await query<{ id: string; name: string; workspace: string | null; verified: boolean; expired: boolean }>(pool, sql`
+    SELECT u.id, u.name, u.workspace, u.email_verified_at IS NOT NULL AS verified, t.expires_at <= now() AS expired
+      FROM access_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.token_hash = ${tokenHash(statusToken)} AND t.purpose = 'status'`);
+  if (!user) return { state: 'unknown' };
+  if (user.expired) return { state: 'expired' };
+  return { state: 'live', status: await statusOf(user, { pool, queues }) };
+}
 
+async function statusOf(
+  user: { id: string; name: string; workspace: string | null; verified: boolean },
+  { pool, queues }: { pool: Pool; queues: QueueSet },
+): Promise<SignupStatus> {
   const signupJobs = SIGNUP_JOBS as readonly JobContract[];
   const jobIds = signupJobs.map((contract) => contract.jobId({ userId: user.id }));
   const followUpJobId = sendGettingStartedEmail.jobId({ userId: user.id });

@@ -4,7 +4,8 @@
 // the sum of theirs, and when one fails the user is saved but the remaining work is simply not
 // done, with nothing to retry it: the shared fate of a coupled request path.
 import 'server-only';
-import { insertUser, newToken, statusPath } from '@/app/_signup/create-signup';
+import { insertUser } from '@/app/_signup/create-signup';
+import { newToken, statusPath } from '@/lib/access-tokens';
 import { readSignupRequest, unavailable, type SignupDeps } from '@/app/_signup/signup-request';
 import { DUPLICATE_EMAIL_ERRORS } from '@/app/_signup/signup-input';
 import { isUniqueViolation } from '@/lib/sql';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { dispatchNow, writeOutbox, type OutboxRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { query, sql, transaction, type Pool, type Queryable } from '@/lib/sql';
-import { jobOptions, outboxEntry, sendInviteEmail } from '@/workers/jobs/job-contracts';
+import { jobOptions, outboxEntry, pacedByTenant, sendInviteEmail } from '@/workers/jobs/job-contracts';
 import type { InviteInput } from '@/app/_workspaces/invite-input';
 
 export type InviteOutcome =
@@ -120,7 +120,7 @@ async function dispatchInBatches(pool: Pool, queues: QueueSet, rows: OutboxRow[]
   for (let start = 0; start < rows.length; start += DISPATCH_BATCH) {
     if (Date.now() > deadline) return false;
     try {
-      if (!(await dispatchNow(pool, { queues, jobOptions }, rows.slice(start, start + DISPATCH_BATCH)))) return false;
+      if (!(await dispatchNow(pool, { queues, jobOptions, pacedByTenant }, rows.slice(start, start + DISPATCH_BATCH)))) return false;
     } catch {
       // The jobs reached Valkey but marking the rows failed (the database blinked after commit): the
       // relay re-dispatches them under the same job ids, which adds nothing twice.

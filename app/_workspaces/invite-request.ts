@@ -28,7 +28,7 @@ export interface InviteRequestDeps extends InviteMembersDeps {
 }
 
 export async function handleInviteRequest(request: Request, slug: string, deps: InviteRequestDeps): Promise<Response> {
-  const admin = authenticateAdmin(request, deps.admin);
+  const admin = await authenticateAdmin(request, deps.admin);
   if (admin instanceof Response) return admin;
 
   const contentType = request.headers.get('content-type') ?? '';

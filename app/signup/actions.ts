@@ -4,10 +4,11 @@
 // successful save leaves the page, by redirecting to the new user's status page.
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { createSignup, statusPath } from '@/app/_signup/create-signup';
-import { clientAddress } from '@/app/_signup/rate-limiter';
+import { createSignup } from '@/app/_signup/create-signup';
+import { statusPath } from '@/lib/access-tokens';
 import { DUPLICATE_EMAIL_ERRORS, parseSignupInput, type FieldErrors } from '@/app/_signup/signup-input';
 import { webRuntime } from '@/app/_web/web-runtime';
+import { clientAddress } from '@/lib/client-address';
 import { errorSummary } from '@/lib/log';
 
 type Field = 'name' | 'email' | 'workspace';
@@ -27,12 +28,13 @@ export async function submitSignup(_previous: SignupFormState, formData: FormDat
   const values = formValues(formData);
   const runtime = webRuntime();
 
-  const decision = runtime.limiter.take(clientAddress(await headers()));
+  const decision = await runtime.limiter.take(clientAddress(await headers()));
   if (!decision.allowed) {
+    const from = decision.scope === 'address' ? 'from this address' : 'right now';
     return {
       values,
       errors: {},
-      formError: `Too many signups from this address; try again in ${decision.retryAfterSeconds} s.`,
+      formError: `Too many signups ${from}; try again in ${decision.retryAfterSeconds} s.`,
     };
   }
 

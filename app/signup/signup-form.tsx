@@ -107,8 +107,9 @@ function Field({
         {optional && <span className="optional"> (optional)</span>}
       </label>
       {children({ id, name, 'aria-invalid': error ? true : undefined, 'aria-describedby': describedBy })}
+      {/* role=alert: announced as it appears; aria-describedby reads it again with its field. */}
       {error && (
-        <p id={errorId} className="field-error">
+        <p id={errorId} className="field-error" role="alert">
           {error}
         </p>
       )}

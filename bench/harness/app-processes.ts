@@ -61,6 +61,8 @@ export async function startWeb(stack: BenchStack, options: AppProcessOptions = {
     HOSTNAME: '127.0.0.1',
     APP_URL: url,
     ADMIN_PASSWORD: adminPassword,
+    // A production web server refuses to start without one (instrumentation.ts).
+    SESSION_SECRET: randomBytes(32).toString('base64url'),
     // The per-address limit would refuse a load generator at once; the benchmark measures the path.
     SIGNUP_RATE_LIMIT_PER_MINUTE: '0',
     // The signup-latency scenario measures the synchronous baseline against the queued path.

@@ -2,6 +2,7 @@
 // on the machine's Redis 7, and on BullMQ 6's own PostgreSQL backend (its migrations, its schema, a
 // throwaway database). Each is private to the run and removed by close().
 import { Queue, Worker, createPostgresBackend, runMigrations, withBackend, type JobsOptions } from 'bullmq';
+import bullmqPackage from 'bullmq/package.json' with { type: 'json' };
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { config as processConfig } from '@/lib/config';
@@ -24,11 +25,21 @@ export interface BenchWorker {
 
 export type Processor = (job: { data: unknown }) => Promise<unknown>;
 
+/**
+ * Where a backend keeps its jobs, so that its costs can be read beside the timings
+ * (bench/harness/backend-costs.ts): a key-value server's INFO (its process id and memory), or a
+ * PostgreSQL database's tables, dead tuples and autovacuum runs.
+ */
+export type BackendStore = { kind: 'key-value'; url: string } | { kind: 'postgres'; url: string; database: string };
+
 export interface QueueBackend {
   /** Short, for tables and charts: "Valkey 8.0.1". */
   name: string;
   /** How it was set up, for the report. */
   detail: string;
+  /** The queue library and the version that ran: "bullmq 6.7.0", "pg-boss 10.4.2". */
+  library: string;
+  store: BackendStore;
   queue(name: string): BenchQueue;
   worker(name: string, processor: Processor, concurrency: number): BenchWorker;
   close(): Promise<void>;
@@ -39,7 +50,7 @@ export interface QueueBackend {
  * cores cannot run more queries at once, and the server's 100 connections are shared with the
  * other scenarios running beside this one. The LISTEN connection comes on top.
  */
-const POSTGRES_POOL_MAX = 10;
+export const POSTGRES_POOL_MAX = 10;
 
 /** BullMQ on a private valkey-server or redis-server with production's flags (bench-stack.ts). */
 export async function startKeyValueBackend(server: ServerBinary): Promise<QueueBackend> {
@@ -50,6 +61,8 @@ export async function startKeyValueBackend(server: ServerBinary): Promise<QueueB
   return {
     name: `${product === 'valkey' ? 'Valkey' : 'Redis'} ${version}`,
     detail: `${server}, appendonly yes (fsync every second), noeviction, one client connection shared by queue and worker`,
+    library: `bullmq ${bullmqPackage.version}`,
+    store: { kind: 'key-value', url: stack.valkeyUrl },
     queue(name) {
       const queue = new Queue(name, { connection });
       queue.on('error', () => undefined);
@@ -93,6 +106,8 @@ export async function startPostgresBackend({ synchronousCommit }: { synchronousC
       detail:
         `BullMQ's PostgreSQL backend, schema version ${schemaVersion}, pool of ${POSTGRES_POOL_MAX} per Queue and per Worker ` +
         `plus the Worker's LISTEN connection, synchronous_commit ${synchronousCommit ? 'on (the server default)' : 'off'}`,
+      library: `bullmq ${bullmqPackage.version}`,
+      store: { kind: 'postgres', url: database.url, database: database.name },
       queue(name) {
         const queue = new PgQueue(name, { connection });
         queue.on('error', () => undefined);

@@ -20,7 +20,7 @@ export interface TargetCheck {
 }
 
 export interface Chart {
-  /** File name part: `<date>-<scenario>-<name>.svg`. */
+  /** File name part: see chartFileName. */
   name: string;
   caption: string;
   svg: string;
@@ -46,4 +46,13 @@ export interface Scenario {
 export function markdownTable(header: string[], rows: Array<Array<string | number>>): string {
   const line = (cells: Array<string | number>) => `| ${cells.map(String).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Where a run's chart is written, beside its report: `<base>-<scenario>-<name>.svg`. An `--only`
+ * run's base already ends in its scenario ids, so its files read `<date>-efficiency-efficiency-…`:
+ * the doubled id keeps them apart from the same day's full run, whose files it would overwrite.
+ */
+export function chartFileName(base: string, scenarioId: string, chartName: string): string {
+  return `${base}-${scenarioId}-${chartName}.svg`;
 }

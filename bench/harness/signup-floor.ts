@@ -1,12 +1,12 @@
 // The floor a signup's CPU cost is judged against: what the same database and queue work costs when
 // written as plainly as it can be, with no web server, framework, validation, metrics or logging:
-// `pg` and BullMQ, one signup after another at a fixed rate. Per signup: BEGIN, the user, its five
-// outbox rows in one statement, COMMIT, the four jobs added (one addBulk per queue, the contracts'
-// options), and the rows marked dispatched. Prints one JSON line: its CPU per signup.
+// `pg` and BullMQ, one signup after another at a fixed rate. Per signup: BEGIN, the user, its status
+// token's hash, its five outbox rows in one statement, COMMIT, the four jobs added (one addBulk per
+// queue, the contracts' options), and the rows marked dispatched. Prints one JSON line: its CPU per signup.
 //
 //   node --import tsx bench/harness/signup-floor.ts --rate 100 --seconds 20
 //   (DATABASE_URL, VALKEY_URL and QUEUE_PREFIX from the environment, as the bench stack sets them)
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { config } from '@/lib/config';
 import { Queue } from 'bullmq';
@@ -43,9 +43,14 @@ async function signup(n: number): Promise<void> {
   let ids: string[];
   try {
     await client.query('BEGIN');
+    await client.query('INSERT INTO users (id, email, name, workspace) VALUES ($1, $2, $3, NULL)', [
+      userId,
+      `floor-${process.pid}-${n}@example.com`,
+      `Floor ${n}`,
+    ]);
     await client.query(
-      'INSERT INTO users (id, email, name, workspace, status_token, verify_token) VALUES ($1, $2, $3, NULL, $4, $5)',
-      [userId, `floor-${process.pid}-${n}@example.com`, `Floor ${n}`, randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')],
+      "INSERT INTO access_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, 'status', now() + interval '7 days')",
+      [createHash('sha256').update(randomBytes(32).toString('base64url')).digest(), userId],
     );
     const inserted = await client.query<{ id: string }>(
       `INSERT INTO outbox_messages (queue, job_name, job_id, payload, available_at)

@@ -1,22 +1,29 @@
-// Issue #8, scenario 5: the same enqueue-and-process workload on BullMQ with Valkey 8, with the
-// machine's Redis 7, and with BullMQ 6's PostgreSQL backend, to confirm or refute the claim that
-// queues kept in PostgreSQL pay a steep cost against Valkey. The workload and its two retentions
-// are in bench/harness/backend-workload.ts: the contract's (completed jobs kept, trimmed to 10,000,
-// which PostgreSQL pays for at every completion) and completed jobs removed. A last run turns
-// PostgreSQL's synchronous_commit off, about the durability Valkey's once-a-second fsync gives, to
-// show what the per-commit WAL flush costs.
+// Issue #8, scenario 5, widened by issue #22: the same enqueue-and-process workload on BullMQ with
+// Valkey 8, with the machine's Redis 7 and with BullMQ 6's PostgreSQL backend, and on the two queues
+// teams choose when they want their jobs in PostgreSQL, pg-boss and graphile-worker, to confirm or
+// refute the claim that queues kept in PostgreSQL pay a steep cost against Valkey. The workload and
+// its two retentions are in bench/harness/backend-workload.ts: the contract's (completed jobs kept,
+// trimmed to 10,000, which BullMQ's PostgreSQL backend pays for at every completion) and completed
+// jobs removed. One run turns PostgreSQL's synchronous_commit off, about the durability Valkey's
+// once-a-second fsync gives, to show what the per-commit WAL flush costs.
 //
-// Every run has its own server or database, all started up front, and each measurement goes round
-// the runs in turn (concurrency 1 on each, then 10 on each, ...), so the load the other scenarios
-// put on this machine falls on all of them alike rather than on whichever ran in a busy minute.
+// Every timing run has its own server or database, all started up front, and each measurement goes
+// round the runs in turn (concurrency 1 on each, then 10 on each, ...), so the load the other
+// scenarios put on this machine falls on all of them alike rather than on whichever ran in a busy
+// minute. Then the cost runs (bench/harness/backend-costs.ts) go one backend at a time on fresh
+// stores: CPU and memory for all five, and for the three table queues the table and index sizes,
+// dead tuples, WAL and autovacuum after 100,000 jobs and again after ten minutes at a fixed rate.
 import { drainBacklog, offeredLoad, type DrainResult, type LatencyResult, type Retention } from '@/bench/harness/backend-workload';
+import { autovacuumOn, startCostMeter, type PhaseCost } from '@/bench/harness/backend-costs';
+import { startGraphileWorkerBackend } from '@/bench/harness/graphile-worker-backend';
+import { startPgBossBackend } from '@/bench/harness/pg-boss-backend';
 import { startKeyValueBackend, startPostgresBackend, type QueueBackend } from '@/bench/harness/queue-backends';
-import { markdownTable, type Scenario, type TargetCheck } from '@/bench/harness/scenario';
+import { config as processConfig } from '@/lib/config';
+import { markdownTable, type BenchOptions, type Scenario, type TargetCheck } from '@/bench/harness/scenario';
 import { ms } from '@/bench/harness/stats';
-import { barChart, type Bar } from '@/bench/harness/svg-chart';
 import { perSecond, rate } from '@/bench/harness/throughput';
+import { backendsCharts, CONCURRENCIES, processRate, RETENTION_LABEL } from '@/bench/scenarios/backends-charts';
 
-const CONCURRENCIES = [1, 10, 50] as const;
 const OFFERED_PER_SECOND = 200;
 /** Between our network queues' 5 and 20: a worker that is neither starved nor idle. */
 const LATENCY_CONCURRENCY = 10;
@@ -27,11 +34,11 @@ const LATENCY_CONCURRENCY = 10;
  */
 const STEEP_RATIO = 2;
 
-const RETENTION_LABEL: Record<Retention, string> = { kept: 'completed kept (contract)', removed: 'completed removed' };
+type Family = 'Valkey' | 'Redis' | 'PostgreSQL' | 'PostgreSQL, sync commit off' | 'pg-boss' | 'graphile-worker';
 
 interface RunPlan {
   /** Runs with the same family share a table. */
-  family: 'Valkey' | 'Redis' | 'PostgreSQL' | 'PostgreSQL, sync commit off';
+  family: Family;
   retention: Retention;
   color: string;
   start(): Promise<QueueBackend>;
@@ -44,15 +51,57 @@ const PLANS: RunPlan[] = [
   { family: 'Valkey', retention: 'removed', color: '#60a5fa', start: () => startKeyValueBackend('valkey-server') },
   { family: 'PostgreSQL', retention: 'removed', color: '#86efac', start: () => startPostgresBackend({ synchronousCommit: true }) },
   { family: 'PostgreSQL, sync commit off', retention: 'removed', color: '#d97706', start: () => startPostgresBackend({ synchronousCommit: false }) },
+  // Both delete (graphile-worker) or archive (pg-boss) completed jobs by their own design: see each adapter's header.
+  { family: 'pg-boss', retention: 'removed', color: '#7c3aed', start: startPgBossBackend },
+  { family: 'graphile-worker', retention: 'removed', color: '#db2777', start: startGraphileWorkerBackend },
 ];
 
+/**
+ * The cost runs: one per backend, each on a fresh server or database, one at a time, so that the
+ * server-wide WAL position and the machine's cores are each one's alone. Completed jobs removed
+ * (or deleted, or archived, as each backend does), the retention a PostgreSQL deployment picks.
+ * The sustained run is for the table queues, whose costs (dead tuples, vacuum, WAL) grow with time.
+ */
+interface CostPlan {
+  family: Family;
+  color: string;
+  sustained: boolean;
+  start(): Promise<QueueBackend>;
+}
+
+const COST_PLANS: CostPlan[] = [
+  { family: 'Valkey', color: '#2563eb', sustained: false, start: () => startKeyValueBackend('valkey-server') },
+  { family: 'Redis', color: '#dc2626', sustained: false, start: () => startKeyValueBackend('redis-server') },
+  { family: 'PostgreSQL', color: '#16a34a', sustained: true, start: () => startPostgresBackend({ synchronousCommit: true }) },
+  { family: 'pg-boss', color: '#7c3aed', sustained: true, start: startPgBossBackend },
+  { family: 'graphile-worker', color: '#db2777', sustained: true, start: startGraphileWorkerBackend },
+];
+
+/** The cost runs' backlog drain: at the highest concurrency, where the backend is the bottleneck. */
+const COST_CONCURRENCY = 50;
+
+interface CostRun {
+  family: Family;
+  color: string;
+  name: string;
+  library: string;
+  detail: string;
+  error?: string;
+  jobs: number;
+  drain?: DrainResult;
+  drainCost?: PhaseCost;
+  sustained?: LatencyResult;
+  sustainedCost?: PhaseCost;
+}
+
 interface Run {
-  family: RunPlan['family'];
+  family: Family;
   retention: Retention;
   color: string;
   name: string;
   detail: string;
-  /** Why it could not be measured (PostgreSQL only: Valkey and Redis are the baseline). */
+  library: string;
+  /** Why it could not be measured (the table queues only: Valkey and Redis are the baseline). */
   error?: string;
   drains: DrainResult[];
   latency?: LatencyResult;
@@ -60,66 +109,139 @@ interface Run {
 
 export const scenario: Scenario = {
   id: 'backends',
-  title: 'Backends: Valkey 8, Redis 7 and PostgreSQL under BullMQ',
-  async run({ quick, progress }) {
-    const jobs = quick ? 300 : 10_000;
-    const durationMs = quick ? 1_000 : 20_000;
-    const deadlineMs = quick ? 20_000 : 600_000;
-    const runs: Run[] = [];
-    const backends = new Map<Run, QueueBackend>();
-    const fail = (run: Run, error: unknown) => {
-      if (!run.family.startsWith('PostgreSQL')) throw error;
-      run.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      progress(`${run.name}: FAILED: ${run.error}`);
-    };
-    // One step on every run still standing; a PostgreSQL run that fails is reported, never dropped.
-    const eachRun = async (step: (backend: QueueBackend, run: Run) => Promise<void>) => {
-      for (const [run, backend] of backends) {
-        if (!run.error) await step(backend, run).catch((error: unknown) => fail(run, error));
-      }
-    };
+  title: 'Backends: BullMQ on Valkey 8, Redis 7 and PostgreSQL; pg-boss; graphile-worker',
+  async run(options) {
+    // PostgreSQL's own default, for every run of the scenario: see autovacuumOn.
+    const autovacuum = await autovacuumOn(processConfig().databaseUrl);
+    options.progress(`PostgreSQL's autovacuum: ${autovacuum.before}; on for this scenario`);
     try {
-      for (const plan of PLANS) {
-        const run: Run = { ...plan, name: `${plan.family}, ${RETENTION_LABEL[plan.retention]}`, detail: '', drains: [] };
-        runs.push(run);
-        try {
-          const backend = await plan.start();
-          Object.assign(run, { name: `${backend.name}, ${RETENTION_LABEL[plan.retention]}`, detail: backend.detail });
-          backends.set(run, backend);
-        } catch (error) {
-          fail(run, error);
-        }
-      }
-      for (const concurrency of CONCURRENCIES) {
-        await eachRun(async (backend, run) => {
-          const drain = await drainBacklog(backend, { jobs, concurrency, retention: run.retention, deadlineMs });
-          run.drains.push(drain);
-          progress(
-            `${run.name}: ${jobs} jobs added at ${rate(perSecond(jobs, drain.enqueueMs))}/s, ` +
-              `processed at concurrency ${concurrency} at ${rate(perSecond(jobs, drain.processMs))}/s`,
-          );
-        });
-      }
-      await eachRun(async (backend, run) => {
-        const options = { perSecond: OFFERED_PER_SECOND, durationMs, concurrency: LATENCY_CONCURRENCY, retention: run.retention, deadlineMs };
-        run.latency = await offeredLoad(backend, options);
-        progress(`${run.name}: at ${OFFERED_PER_SECOND}/s, p50 ${ms(run.latency.latency.p50)}, p99 ${ms(run.latency.latency.p99)}`);
-      });
+      return await measure(options, autovacuum.before);
     } finally {
-      for (const backend of backends.values()) await backend.close().catch(() => undefined);
+      await autovacuum.restore();
     }
-    return report(runs, { quick, jobs, durationMs });
   },
 };
+
+async function measure({ quick, progress }: BenchOptions, autovacuumBefore: string) {
+  const jobs = quick ? 300 : 10_000;
+  const durationMs = quick ? 1_000 : 20_000;
+  const deadlineMs = quick ? 20_000 : 600_000;
+  const runs: Run[] = [];
+  const backends = new Map<Run, QueueBackend>();
+  const fail = (run: Run, error: unknown) => {
+    if (isBaseline(run.family)) throw error;
+    run.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    progress(`${run.name}: FAILED: ${run.error}`);
+  };
+  // One step on every run still standing; a PostgreSQL run that fails is reported, never dropped.
+  const eachRun = async (step: (backend: QueueBackend, run: Run) => Promise<void>) => {
+    for (const [run, backend] of backends) {
+      if (!run.error) await step(backend, run).catch((error: unknown) => fail(run, error));
+    }
+  };
+  try {
+    for (const plan of PLANS) {
+      const run: Run = { ...plan, name: `${plan.family}, ${RETENTION_LABEL[plan.retention]}`, detail: '', library: '', drains: [] };
+      runs.push(run);
+      try {
+        const backend = await plan.start();
+        Object.assign(run, { name: `${backend.name}, ${RETENTION_LABEL[plan.retention]}`, detail: backend.detail, library: backend.library });
+        backends.set(run, backend);
+      } catch (error) {
+        fail(run, error);
+      }
+    }
+    for (const concurrency of CONCURRENCIES) {
+      await eachRun(async (backend, run) => {
+        const drain = await drainBacklog(backend, { jobs, concurrency, retention: run.retention, deadlineMs });
+        run.drains.push(drain);
+        progress(
+          `${run.name}: ${jobs} jobs added at ${rate(perSecond(jobs, drain.enqueueMs))}/s, ` +
+            `processed at concurrency ${concurrency} at ${rate(perSecond(jobs, drain.processMs))}/s`,
+        );
+      });
+    }
+    await eachRun(async (backend, run) => {
+      const options = { perSecond: OFFERED_PER_SECOND, durationMs, concurrency: LATENCY_CONCURRENCY, retention: run.retention, deadlineMs };
+      run.latency = await offeredLoad(backend, options);
+      progress(`${run.name}: at ${OFFERED_PER_SECOND}/s, p50 ${ms(run.latency.latency.p50)}, p99 ${ms(run.latency.latency.p99)}`);
+    });
+  } finally {
+    for (const backend of backends.values()) await backend.close().catch(() => undefined);
+  }
+  const costJobs = quick ? 1_000 : 100_000;
+  const sustainedMs = quick ? 5_000 : 600_000;
+  const costRuns: CostRun[] = [];
+  for (const plan of COST_PLANS) costRuns.push(await costRun(plan, { jobs: costJobs, sustainedMs, deadlineMs: quick ? 60_000 : 1_800_000, progress }));
+  return report(runs, costRuns, { quick, jobs, durationMs, costJobs, sustainedMs, autovacuumBefore });
+}
+
+const isBaseline = (family: Family) => family === 'Valkey' || family === 'Redis';
+
+/**
+ * One backend's cost run: a backlog of `jobs` drained at COST_CONCURRENCY, then (table queues) a
+ * sustained fixed-rate run, each phase metered. A table queue that fails is reported, not dropped.
+ */
+async function costRun(
+  plan: CostPlan,
+  { jobs, sustainedMs, deadlineMs, progress }: { jobs: number; sustainedMs: number; deadlineMs: number; progress: (line: string) => void },
+): Promise<CostRun> {
+  const run: CostRun = { family: plan.family, color: plan.color, name: plan.family, library: '', detail: '', jobs };
+  let backend: QueueBackend | undefined;
+  try {
+    backend = await plan.start();
+    Object.assign(run, { name: backend.name, library: backend.library, detail: backend.detail });
+    const open = backend;
+    const drained = await metered(open, () => drainBacklog(open, { jobs, concurrency: COST_CONCURRENCY, retention: 'removed', deadlineMs }));
+    [run.drain, run.drainCost] = [drained.result, drained.cost];
+    progress(`${run.name}: ${jobs.toLocaleString('en-US')} jobs drained at concurrency ${COST_CONCURRENCY}, ${costLine(drained.cost, jobs)}`);
+    if (plan.sustained) {
+      const options = { perSecond: OFFERED_PER_SECOND, durationMs: sustainedMs, concurrency: LATENCY_CONCURRENCY, retention: 'removed' as const, deadlineMs };
+      const sustained = await metered(open, () => offeredLoad(open, options));
+      [run.sustained, run.sustainedCost] = [sustained.result, sustained.cost];
+      const sent = Math.round((OFFERED_PER_SECOND * sustainedMs) / 1_000);
+      progress(`${run.name}: ${(sustainedMs / 60_000).toFixed(1)} min at ${OFFERED_PER_SECOND}/s, p99 ${ms(sustained.result.latency.p99)}, ${costLine(sustained.cost, sent)}`);
+    }
+  } catch (error) {
+    if (isBaseline(plan.family)) throw error;
+    run.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    progress(`${run.name}: FAILED: ${run.error}`);
+  } finally {
+    await backend?.close().catch(() => undefined);
+  }
+  return run;
+}
+
+/**
+ * Runs one phase under a cost meter. The meter is stopped however the phase ends, so that a phase
+ * that fails (a deadline missed) leaves no connection open on the database its backend drops.
+ */
+async function metered<T>(backend: QueueBackend, phase: () => Promise<T>): Promise<{ result: T; cost: PhaseCost }> {
+  const meter = await startCostMeter(backend);
+  let result: T;
+  try {
+    result = await phase();
+  } catch (error) {
+    await meter.stop().catch(() => undefined);
+    throw error;
+  }
+  return { result, cost: await meter.stop() };
+}
+
+const mib = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / 1_048_576).toFixed(1)} MiB`);
+const perThousand = (value: number, jobs: number) => (jobs > 0 ? (value * 1_000) / jobs : Number.NaN);
+
+function costLine(cost: PhaseCost, jobs: number): string {
+  const storage = cost.storageAfter;
+  return (
+    `client CPU ${perThousand(cost.clientCpuMs, jobs).toFixed(0)} ms and server CPU ${perThousand(cost.serverCpuMs, jobs).toFixed(0)} ms per 1,000 jobs` +
+    (storage ? `, WAL ${mib(cost.walBytes)}, tables ${mib(storage.tableBytes)} + indexes ${mib(storage.indexBytes)}, ${storage.deadTuples} dead tuples, ${cost.autovacuumRuns ?? 0} autovacuums` : '')
+  );
+}
 
 function enqueueRate(run: Run): number {
   const jobs = run.drains.reduce((sum, drain) => sum + drain.jobs, 0);
   return perSecond(jobs, run.drains.reduce((sum, drain) => sum + drain.enqueueMs, 0));
-}
-
-function processRate(run: Run, concurrency: number): number {
-  const drain = run.drains.find((result) => result.concurrency === concurrency);
-  return drain ? perSecond(drain.jobs, drain.processMs) : Number.NaN;
 }
 
 const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)}×` : 'n/a');
@@ -137,7 +259,108 @@ function againstValkey(runs: Run[], other: Run) {
   };
 }
 
-function report(runs: Run[], { quick, jobs, durationMs }: { quick: boolean; jobs: number; durationMs: number }) {
+/** The cost runs' tables: every backend's CPU and memory, then the table queues' storage. */
+function costTables(
+  costRuns: CostRun[],
+  { costJobs, sustainedMs, autovacuumBefore }: { costJobs: number; sustainedMs: number; autovacuumBefore: string },
+): string {
+  const measured = costRuns.filter((run) => !run.error && run.drain && run.drainCost);
+  const jobsText = costJobs.toLocaleString('en-US');
+  const minutes = `${(sustainedMs / 60_000).toFixed(sustainedMs < 60_000 ? 2 : 0)} min`;
+  const sent = Math.round((OFFERED_PER_SECOND * sustainedMs) / 1_000);
+  const cpu = markdownTable(
+    ['', 'library', `processed jobs/s (${jobsText} jobs, concurrency ${COST_CONCURRENCY})`, 'client CPU per 1,000 jobs', 'server CPU per 1,000 jobs', 'client peak RSS', 'server peak memory'],
+    measured.map((run) => {
+      const cost = run.drainCost as PhaseCost;
+      const drain = run.drain as DrainResult;
+      return [
+        run.name,
+        run.library,
+        `${rate(perSecond(drain.jobs, drain.processMs))}`,
+        `${perThousand(cost.clientCpuMs, costJobs).toFixed(0)} ms`,
+        `${perThousand(cost.serverCpuMs, costJobs).toFixed(0)} ms`,
+        mib(cost.clientPeakRssBytes),
+        mib(cost.serverPeakMemoryBytes),
+      ];
+    }),
+  );
+  const tables = measured.filter((run) => run.drainCost?.storageAfter);
+  const storageRows = (label: string, cost: (run: CostRun) => PhaseCost | undefined, jobsIn: number): Array<Array<string | number>> =>
+    tables.map((run) => {
+      const phase = cost(run);
+      const storage = phase?.storageAfter;
+      return [
+        `${run.name}, ${label}`,
+        mib(storage?.tableBytes),
+        mib(storage?.indexBytes),
+        (storage?.liveTuples ?? Number.NaN).toLocaleString('en-US'),
+        (storage?.deadTuples ?? Number.NaN).toLocaleString('en-US'),
+        phase?.walBytes === undefined ? 'n/a' : `${mib(phase.walBytes)} (${(phase.walBytes / jobsIn / 1_024).toFixed(2)} KiB/job)`,
+        `${phase?.autovacuumRuns ?? 'n/a'} / ${phase?.autoanalyzeRuns ?? 'n/a'}`,
+      ];
+    });
+  const storage = markdownTable(
+    ['', 'tables', 'indexes', 'live tuples', 'dead tuples', 'WAL written in the phase', 'autovacuum / autoanalyze runs in the phase'],
+    [...storageRows(`after ${jobsText} jobs`, (run) => run.drainCost, costJobs), ...storageRows(`after ${minutes} more at ${OFFERED_PER_SECOND}/s`, (run) => run.sustainedCost, sent)],
+  );
+  const sustained = markdownTable(
+    ['', 'achieved', 'p50', 'p99', 'max', 'client CPU per 1,000 jobs', 'server CPU per 1,000 jobs'],
+    tables.map((run) => [
+      run.name,
+      `${rate(run.sustained?.achievedPerSecond ?? Number.NaN)} jobs/s`,
+      ms(run.sustained?.latency.p50 ?? Number.NaN),
+      ms(run.sustained?.latency.p99 ?? Number.NaN),
+      ms(run.sustained?.latency.max ?? Number.NaN),
+      `${perThousand(run.sustainedCost?.clientCpuMs ?? Number.NaN, sent).toFixed(0)} ms`,
+      `${perThousand(run.sustainedCost?.serverCpuMs ?? Number.NaN, sent).toFixed(0)} ms`,
+    ]),
+  );
+  const failures = costRuns.filter((run) => run.error).map((run) => `${run.name} could not be measured: \`${run.error}\``);
+  const settings = costRuns.map((run) => `- **${run.name}** (${run.library || 'not started'}): ${(run.detail || 'n/a').replace(/\.$/, '')}.`);
+  return [
+    '## What each backend costs',
+    `Each backend again, on a fresh server or database and one at a time: ${jobsText} jobs added and drained by one worker at ` +
+      `concurrency ${COST_CONCURRENCY}, completed jobs removed, then for the table queues ${minutes} at a fixed ${OFFERED_PER_SECOND} jobs/s ` +
+      `(concurrency ${LATENCY_CONCURRENCY}). CPU is per 1,000 jobs, enqueue and processing together. PostgreSQL's autovacuum ` +
+      `was ${autovacuumBefore} before this scenario; every run here had it on (PostgreSQL's default), turned on by ALTER ` +
+      'SYSTEM and a reload and put back afterwards, because a table queue relies on it.',
+    cpu,
+    '### The table queues: storage, dead tuples, WAL and autovacuum',
+    storage,
+    `### ${minutes} at ${OFFERED_PER_SECOND} jobs/s`,
+    sustained,
+    ...failures,
+    '### Settings',
+    settings.join('\n'),
+    [
+      '- **Client**: this process, where the producer and the worker both run (`process.cpuUsage`); its peak RSS includes the ' +
+        'benchmark\'s own bookkeeping. In the fixed-rate runs it includes the producer\'s 1 ms timer loop, the same for every backend.',
+      '- **Server CPU**: Valkey and Redis report their own (`INFO cpu`, every thread). For PostgreSQL, the whole server\'s, read from ' +
+        'the postmaster in /proc: its own, what its exited children left it (cutime, cstime) and its live children\'s, so every ' +
+        'backend, autovacuum worker, the WAL writer and the checkpointer count, as does anything else the machine\'s PostgreSQL did ' +
+        'meanwhile (nothing else ran during the full run).',
+      '- **Server memory**: the peak of Valkey\'s and Redis\'s `used_memory_rss`, or for PostgreSQL of the private memory of the ' +
+        'database\'s backends together (`/proc/<pid>/smaps_rollup`, not the shared buffers every backend maps), polled every 0.5 s.',
+      '- **Storage**: `pg_stat_user_tables` over the backend\'s database (every schema), read 11 s after the phase, once every ' +
+        'backend has flushed its counters (an idle one flushes within 10 s); ' +
+        '**WAL** from `pg_current_wal_lsn()`, which is the whole server\'s: these runs go one at a time, but anything else writing ' +
+        'on the machine\'s PostgreSQL at the same time is counted too.',
+    ].join('\n'),
+  ].join('\n\n');
+}
+
+function report(
+  runs: Run[],
+  costRuns: CostRun[],
+  {
+    quick,
+    jobs,
+    durationMs,
+    costJobs,
+    sustainedMs,
+    autovacuumBefore,
+  }: { quick: boolean; jobs: number; durationMs: number; costJobs: number; sustainedMs: number; autovacuumBefore: string },
+) {
   const compared = runs.filter((run) => run.family !== 'Valkey' && !run.error);
   const summary = markdownTable(
     ['against Valkey, same retention', 'processing (geometric mean)', ...CONCURRENCIES.map((c) => `concurrency ${c}`), 'enqueue', 'p99 latency'],
@@ -188,8 +411,12 @@ function report(runs: Run[], { quick, jobs, durationMs }: { quick: boolean; jobs
       '- **End-to-end latency**: from just before `add` to the worker\'s `completed` event, both in this process (matched by job ' +
         'id); one `add` per job at its turn, the first tenth of the run left out as warm-up.',
       '- Valkey and Redis are private servers with production\'s flags; PostgreSQL is the machine\'s shared server (a throwaway ' +
-        'database per run, migrated by the backend\'s own `runMigrations`), which other scenarios may be using at the same time.',
+        'database per run, set up by each library\'s own migrations), which other scenarios may be using at the same time.',
+      '- **pg-boss and graphile-worker** are driven through the same interface as BullMQ (bench/harness/pg-boss-backend.ts, ' +
+        'graphile-worker-backend.ts): the job id becomes their own deduplication key, the priority and attempts their own; each ' +
+        'one\'s settings are listed under *Settings* below.',
     ].join('\n'),
+    costTables(costRuns, { costJobs, sustainedMs, autovacuumBefore }),
   ].join('\n\n');
 
   const claim = (run: Run | undefined, target: string): TargetCheck => {
@@ -214,37 +441,11 @@ function report(runs: Run[], { quick, jobs, durationMs }: { quick: boolean; jobs
     ),
     claim(find('PostgreSQL', 'removed'), 'the same claim with completed jobs removed, the retention PostgreSQL handles best'),
     claim(find('PostgreSQL, sync commit off', 'removed'), 'the same, completed removed and synchronous_commit off (≈ Valkey\'s fsync every second)'),
+    claim(find('pg-boss', 'removed'), 'the same claim for pg-boss, a queue built for PostgreSQL (met = Valkey ≥ 2× its jobs/s)'),
+    claim(find('graphile-worker', 'removed'), 'the same claim for graphile-worker, a queue built for PostgreSQL (met = Valkey ≥ 2× its jobs/s)'),
     { ...claim(redis, 'Redis 7 against Valkey 8 (for reference, no target)'), met: undefined },
   ];
 
-  const measured = runs.filter((run) => !run.error);
-  // Short names, so that six fit the chart's width in two rows.
-  const legendOf = (subset: Run[]) =>
-    subset.map((run) => ({ name: `${run.family.replace('PostgreSQL', 'PG')}, ${run.retention}`, color: run.color }));
-  const processedChart = (retention: Retention) => {
-    const subset = measured.filter((run) => run.retention === retention);
-    const bars: Bar[] = CONCURRENCIES.flatMap((c) => subset.map((run) => ({ label: `c${c}`, value: processRate(run, c), color: run.color })));
-    return {
-      name: `processed-${retention}`,
-      caption: `Processed jobs/s at worker concurrency 1, 10 and 50, ${RETENTION_LABEL[retention]}`,
-      svg: barChart({ title: `Processed jobs/s, ${RETENTION_LABEL[retention]}`, unit: '', bars, legend: legendOf(subset) }),
-    };
-  };
-  const latencyBars: Bar[] = (['p50', 'p99'] as const).flatMap((at) =>
-    measured.flatMap((run) => (run.latency ? [{ label: at, value: run.latency.latency[at], color: run.color }] : [])),
-  );
-  return {
-    markdown,
-    targets,
-    charts: [
-      processedChart('kept'),
-      processedChart('removed'),
-      {
-        name: 'latency',
-        caption: `End-to-end latency at ${OFFERED_PER_SECOND} jobs/s offered`,
-        svg: barChart({ title: `Enqueue to completion at ${OFFERED_PER_SECOND} jobs/s offered`, unit: 'ms', bars: latencyBars, legend: legendOf(measured) }),
-      },
-    ],
-    data: { jobs, durationMs, offeredPerSecond: OFFERED_PER_SECOND, steepRatio: STEEP_RATIO, runs },
-  };
+  const data = { jobs, durationMs, offeredPerSecond: OFFERED_PER_SECOND, steepRatio: STEEP_RATIO, runs, costJobs, sustainedMs, autovacuumBefore, costRuns };
+  return { markdown, targets, charts: backendsCharts(data), data };
 }

@@ -1,9 +1,11 @@
-// The capacity scenario's two charts: jobs/s per queue by worker processes, and where the
-// machine's cores went during each of those drains.
+// The capacity scenario's two charts, from the data it saves: jobs/s per queue by worker processes,
+// and where the machine's cores went during each of those drains. Imports no code that starts
+// anything, so that bench/render-charts.ts can draw a saved run again outside the bench's runtime.
 import { QUEUE_NAMES } from '@/lib/queues';
-import { backlogPhase, type BacklogRun, type Phase } from '@/bench/harness/backlog-drain';
-import type { ScenarioReport } from '@/bench/harness/scenario';
+import type { BacklogRun, Phase } from '@/bench/harness/backlog-drain';
+import type { Chart } from '@/bench/harness/scenario';
 import { barChart } from '@/bench/harness/svg-chart';
+import type { CapacityData } from '@/bench/scenarios/capacity-data';
 
 const PROCESS_COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706'];
 /** Who used the cores, in coresByUser's order. */
@@ -15,37 +17,32 @@ export const USERS = [
   { name: 'other', color: '#94a3b8' },
 ];
 
-export function capacityCharts(scaling: BacklogRun[], machineCores: number): ScenarioReport['charts'] {
+export function capacityCharts({ scaling }: Pick<CapacityData, 'scaling'>): Chart[] {
   const legend = scaling.map((run, index) => ({
-    name: `${run.processes} process${run.processes > 1 ? 'es' : ''}`,
+    name: processes(run),
     color: PROCESS_COLORS[index % PROCESS_COLORS.length] ?? '#000000',
   }));
-  // One label under the middle bar of each group; the legend tells the bars apart.
-  const middle = Math.floor(scaling.length / 2);
   const perQueue = [...QUEUE_NAMES, 'all'].flatMap((queue) =>
     scaling.map((run, index) => {
-      const phase = backlogPhase(run);
+      const phase = drainOf(run);
       const value = queue === 'all' ? phase.jobsPerSecond : (phase.perQueuePerSecond[queue] ?? 0);
-      return { label: index === middle ? queue : '', value, color: legend[index]?.color };
+      return { label: queue, value, color: legend[index]?.color };
     }),
   );
-  const cores = scaling.flatMap((run, group) =>
-    coresByUser(backlogPhase(run)).map((value, index) => ({
-      label: index === Math.floor(USERS.length / 2) ? (legend[group]?.name ?? '') : '',
-      value,
-      color: USERS[index]?.color,
-    })),
+  const cores = scaling.flatMap((run) =>
+    coresByUser(drainOf(run)).map((value, index) => ({ label: processes(run), value, color: USERS[index]?.color })),
   );
+  const machineCores = scaling[0] ? drainOf(scaling[0]).cpu.cores : Number.NaN;
   return [
     {
       name: 'jobs-per-process',
       caption: 'Jobs/s per queue with 1, 2 and 4 worker processes (limiters lifted)',
-      svg: barChart({ title: 'Jobs/s by worker processes, per queue', unit: '/s', bars: perQueue, legend }),
+      svg: barChart({ title: 'Jobs/s by worker processes, per queue', unit: 'jobs/s', bars: perQueue, legend }),
     },
     {
       name: 'cores',
       caption: 'Where the cores went while draining, by worker processes',
-      svg: barChart({ title: `Cores used while draining (the machine has ${machineCores})`, unit: '', bars: cores, legend: USERS }),
+      svg: barChart({ title: `Cores used while draining (the machine has ${machineCores})`, unit: 'cores', bars: cores, legend: USERS }),
     },
   ];
 }
@@ -58,3 +55,16 @@ export function coresByUser(phase: Phase): number[] {
   return [...known, Math.max(0, other)];
 }
 
+function processes(run: BacklogRun): string {
+  return `${run.processes} process${run.processes > 1 ? 'es' : ''}`;
+}
+
+/**
+ * The run's backlog drain, as backlog-drain.ts's backlogPhase finds it: that module starts
+ * processes and imports the app's server-only modules, which plain tsx cannot load.
+ */
+function drainOf(run: BacklogRun): Phase {
+  const phase = run.rounds.find((round) => round.kind === 'backlog')?.phases[0];
+  if (!phase) throw new Error(`the ${processes(run)} run has no backlog drain`);
+  return phase;
+}

@@ -234,7 +234,7 @@ export function capacityReport(data: CapacityData): ScenarioReport {
   return {
     markdown,
     targets,
-    charts: capacityCharts(scaling, together.cpu.cores),
+    charts: capacityCharts(data),
     data: { ...data, derived: { idleMsPerSecond, perSignupCpu, flowCpu, saturation, noOpJobCpu } },
   };
 }

@@ -36,19 +36,15 @@ import { openLoop, type OpenLoopResult } from '@/bench/harness/open-loop';
 import { markdownTable, type Scenario, type TargetCheck } from '@/bench/harness/scenario';
 import { signupRequests, type LoadResult } from '@/bench/harness/signup-load';
 import { ms } from '@/bench/harness/stats';
-import { barChart } from '@/bench/harness/svg-chart';
 import type { QueueName } from '@/lib/queues';
+import { efficiencyCharts, JUDGED_QUEUES, TARGET_WEB_RATIO, TARGET_WORKER_RATIO } from '@/bench/scenarios/efficiency-charts';
 
 const RATE = 100;
 const TARGET_P99_MS = 50;
-const TARGET_WEB_RATIO = 3;
-const TARGET_WORKER_RATIO = 10;
 const SUSTAIN_P99_MS = 250;
 /** The issue's figure for the code before this work: 49 signups/s, closed loop of 8 connections. */
 const SUSTAINED_BEFORE = 49;
 const TARGET_SUSTAIN_RATIO = 3;
-/** The queues the worker's CPU per job is judged on; avatars render in sandboxes, a line of their own. */
-const JUDGED_QUEUES: readonly QueueName[] = ['email', 'crm', 'analytics'];
 /** The production concurrency of the judged queues, for the no-op workers' like-for-like drain. */
 const NO_OP_CONCURRENCY = 20;
 /** Absolute: Next's standalone server changes into its own folder before it writes the profile. */
@@ -397,25 +393,8 @@ function report({
     profileSection('The worker process', profiled.profiles.worker),
   ].join('\n\n');
 
-  const charts = [
-    {
-      name: 'cpu-vs-floor',
-      caption: 'CPU per signup and per job, against the floor each is judged by',
-      svg: barChart({
-        title: 'CPU per unit of work, ms',
-        unit: 'ms',
-        bars: [
-          { label: 'web per signup', value: steady.webCpuMsPerSignup },
-          { label: 'floor per signup', value: floorMsPerSignup },
-          ...JUDGED_QUEUES.flatMap((queue) => [
-            { label: `${queue} job`, value: perJob.real[queue] ?? 0 },
-            { label: `${queue} no-op`, value: perJob.noOp[queue] ?? 0 },
-          ]),
-        ],
-      }),
-    },
-  ];
-  return { markdown, targets, charts, data: { steady, profiled, floorMsPerSignup, steps, closedLoop, perJob } };
+  const data = { steady, profiled, floorMsPerSignup, steps, closedLoop, perJob };
+  return { markdown, targets, charts: efficiencyCharts(data), data };
 }
 
 function steadyOk(load: OpenLoopResult): number {

@@ -11,12 +11,10 @@ import { markdownTable, type Scenario } from '@/bench/harness/scenario';
 import { openLoop, type OpenLoopResult } from '@/bench/harness/open-loop';
 import { signupRequests } from '@/bench/harness/signup-load';
 import { ms } from '@/bench/harness/stats';
-import { lineChart } from '@/bench/harness/svg-chart';
 import { QUEUE_NAMES } from '@/lib/queues';
+import { MB, memoryCharts, RSS_SERIES, TARGET_MB } from '@/bench/scenarios/memory-charts';
 
 const RATE_PER_SECOND = 100;
-/** The issue's targets; the avatar sandboxes are budgeted on their own line (docs/operations.md). */
-const TARGET_MB = { web: 250, worker: 180 };
 /** Mean of the last window within this share of the first one's counts as flat. */
 const FLAT_WITHIN = 0.1;
 /**
@@ -29,7 +27,6 @@ const SIZES = {
   quick: { seconds: 3, sampleEveryMs: 500, windowSeconds: 1 },
 };
 type Size = (typeof SIZES)['full'];
-const MB = 2 ** 20;
 
 interface Sample {
   /** Seconds since the load started. */
@@ -46,13 +43,7 @@ interface Sample {
 }
 type Series = Exclude<keyof Sample, 't' | 'sandboxCount'>;
 
-/** Charted and tabled; the heap rows are tabled only. */
-const RSS_SERIES: Array<{ key: Series; name: string }> = [
-  { key: 'web', name: 'web process RSS' },
-  { key: 'worker', name: 'worker process RSS' },
-  { key: 'sandboxes', name: 'avatar sandboxes RSS (sum)' },
-  { key: 'valkey', name: 'Valkey used_memory' },
-];
+/** The charted series (memory-charts.ts), then the heap rows, which are tabled only. */
 const ALL_SERIES: Array<{ key: Series; name: string }> = [
   ...RSS_SERIES,
   { key: 'webHeap', name: 'web process V8 heap used' },
@@ -237,7 +228,7 @@ function report(samples: Sample[], { quick, size, load }: { quick: boolean; size
     ].join('\n'),
   ].join('\n\n');
 
-  const points = (key: Series) => samples.map((sample): [number, number] => [Math.round(sample.t), sample[key] / MB]);
+  const data = { ratePerSecond: RATE_PER_SECOND, size, samples, growth, settled, load };
   return {
     markdown,
     targets: [
@@ -254,19 +245,8 @@ function report(samples: Sample[], { quick, size, load }: { quick: boolean; size
         met: quick ? undefined : max('worker') <= TARGET_MB.worker * MB && settled.worker.flat,
       },
     ],
-    charts: [
-      {
-        name: 'rss',
-        caption: `Memory during ${size.seconds} s at ${RATE_PER_SECOND} signups/s`,
-        svg: lineChart({
-          title: `Memory at ${RATE_PER_SECOND} signups/s`,
-          xLabel: 'seconds',
-          yLabel: 'MB',
-          series: RSS_SERIES.map(({ key, name }) => ({ name, points: points(key) })),
-        }),
-      },
-    ],
-    data: { ratePerSecond: RATE_PER_SECOND, size, samples, growth, settled, load },
+    charts: memoryCharts(data),
+    data,
   };
 }
 

@@ -14,7 +14,6 @@
 // retried job goes back through the same limiter.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
-import { newToken } from '@/app/_signup/create-signup';
 import { createWorkerConnection } from '@/lib/valkey';
 import { DEFAULT_RATE_LIMITS_PER_SECOND } from '@/infra/mock-providers/rate-limits';
 import { syncCrmContact } from '@/workers/jobs/job-contracts';
@@ -25,8 +24,8 @@ import { startBenchStack, type BenchStack } from '@/bench/harness/bench-stack';
 import { patientQueues } from '@/bench/harness/patient-queues';
 import { createProviderRequestLog } from '@/bench/harness/provider-request-log';
 import { markdownTable, type Scenario, type TargetCheck } from '@/bench/harness/scenario';
-import { lineChart } from '@/bench/harness/svg-chart';
 import { quietLog, uniqueSignup, waitFor } from '@/tests/helpers/test-stack';
+import { outageCharts, peakTargetPerSecond } from '@/bench/scenarios/outage-recovery-charts';
 
 /** Far more than (a) can spend: 60 s at the queue's 40 starts/s is 2,400 attempts in all. */
 const IMMEDIATE_ATTEMPTS = 1_000_000;
@@ -161,7 +160,7 @@ async function createUsers(stack: BenchStack, count: number): Promise<string[]> 
   await stack.db.user.createMany({
     data: users.map((id) => {
       const signup = uniqueSignup();
-      return { id, email: signup.email, name: signup.name, statusToken: newToken(), verifyToken: newToken() };
+      return { id, email: signup.email, name: signup.name};
     }),
   });
   return users;
@@ -196,7 +195,7 @@ async function waitForDrain(crm: Queue, jobs: number, timeoutMs: number): Promis
 function report(results: Measured[], size: (typeof SIZES)['full'], quick: boolean) {
   const [immediate, jitter, breaker] = results as [Measured, Measured, Measured];
   const drainTargetSeconds = (1.2 * size.jobs) / CRM_RATE_LIMIT;
-  const peakTarget = Math.round(CRM_RATE_LIMIT * 1.1);
+  const peakTarget = peakTargetPerSecond(CRM_RATE_LIMIT);
   const judge = (met: boolean) => (quick ? undefined : met);
   const drain = (result: Measured) => (result.drainSeconds === null ? `not within ${size.drainTimeoutMs / 1_000} s` : `${result.drainSeconds.toFixed(1)} s`);
   const share = immediate.requestsDuringOutage > 0 ? breaker.requestsDuringOutage / immediate.requestsDuringOutage : Number.NaN;
@@ -252,25 +251,6 @@ function report(results: Measured[], size: (typeof SIZES)['full'], quick: boolea
     `In 1 s bins from the recovery the peak was ${Math.max(...results.map((result) => result.peakPerSecond))}/s at most (the limiter allows ${max}). Over a sliding second it reached ${Math.max(...results.map((result) => result.busiestSecond))}: BullMQ's limiter counts fixed windows, so the end of one and the start of the next can fall inside one second. The CRM's own bucket (one second's worth, ${CRM_RATE_LIMIT}) absorbed that and answered ${results.reduce((sum, result) => sum + result.rateLimited, 0)} 429s in all three runs. The limiter also sets the floor of the drain: ${size.jobs} jobs at ${max}/s take ${(size.jobs / max).toFixed(0)} s, longer than the drain target (${drainTargetSeconds.toFixed(0)} s, from the CRM's ${CRM_RATE_LIMIT}/s), which no configuration can meet while the queue keeps its 20% headroom below the CRM's limit.`,
   ].join('\n\n');
 
-  const series = results.map((result) => ({
-    name: result.short,
-    points: result.perSecond.map((count, second): [number, number] => [second, count]),
-  }));
-  return {
-    markdown,
-    targets,
-    charts: [
-      {
-        name: 'crm-requests',
-        caption: `CRM requests per second: down for ${size.outageMs / 1_000} s, then up at ${CRM_RATE_LIMIT}/s`,
-        svg: lineChart({
-          title: `CRM requests/s: down 0–${size.outageMs / 1_000} s, then up (${size.jobs} jobs)`,
-          xLabel: 'seconds since the outage began',
-          yLabel: 'requests/s',
-          series,
-        }),
-      },
-    ],
-    data: { jobs: size.jobs, outageMs: size.outageMs, crmRateLimit: CRM_RATE_LIMIT, queueLimiter: QUEUE_LIMITERS.crm, results },
-  };
+  const data = { jobs: size.jobs, outageMs: size.outageMs, crmRateLimit: CRM_RATE_LIMIT, queueLimiter: QUEUE_LIMITERS.crm, results };
+  return { markdown, targets, charts: outageCharts(data), data };
 }

@@ -22,24 +22,13 @@ import { QUEUE_RUNTIME } from '@/workers/runtime/start-workers';
 import { startBenchStack } from '@/bench/harness/bench-stack';
 import { drainNoOp, drainOurs, type Drain } from '@/bench/harness/pipeline-drain';
 import { markdownTable, type Scenario, type TargetCheck } from '@/bench/harness/scenario';
-import { barChart } from '@/bench/harness/svg-chart';
 import { percent, perSecond, rate } from '@/bench/harness/throughput';
+import { jobsPerSecond, noOpPerSecond, pipelineCharts, type Pass } from '@/bench/scenarios/pipeline-throughput-charts';
 
 /** The reliability machinery may cost at most ~3× (issue #8). */
 const TARGET_SHARE = 0.35;
 
-const NO_OP_COLOR = '#2563eb';
-const OURS_COLOR = '#dc2626';
-
 const NETWORK_QUEUES: readonly QueueName[] = QUEUE_NAMES.filter((queue) => queue !== 'avatar');
-
-interface Pass {
-  name: string;
-  served: readonly QueueName[];
-  /** Just before and just after ours. */
-  noOp: [Drain, Drain];
-  ours: Drain;
-}
 
 export const scenario: Scenario = {
   id: 'pipeline-throughput',
@@ -72,17 +61,6 @@ export const scenario: Scenario = {
     }
   },
 };
-
-function jobsPerSecond(drain: Drain, queues: readonly string[] = Object.keys(drain.jobs)): number {
-  const jobs = queues.reduce((sum, queue) => sum + (drain.jobs[queue] ?? 0), 0);
-  const span = Math.max(...queues.map((queue) => drain.drainMs[queue] ?? Number.NaN));
-  return perSecond(jobs, span);
-}
-
-/** The no-op side's rate: the mean of its runs before and after ours. */
-function noOpPerSecond(pass: Pass, queues?: readonly string[]): number {
-  return pass.noOp.reduce((sum, drain) => sum + jobsPerSecond(drain, queues), 0) / pass.noOp.length;
-}
 
 function report(passes: Pass[], { quick, signups, serverVersion }: { quick: boolean; signups: number; serverVersion: string }) {
   const [all, network] = passes as [Pass, Pass];
@@ -169,35 +147,8 @@ function report(passes: Pass[], { quick, signups, serverVersion }: { quick: bool
     },
   ];
 
-  const legend = [
-    { name: 'BullMQ, no-op processor', color: NO_OP_COLOR },
-    { name: 'ours, real handlers', color: OURS_COLOR },
-  ];
-  const bars = passes.flatMap((pass) => [
-    { label: `${pass.served.length} queues`, value: noOpPerSecond(pass), color: NO_OP_COLOR },
-    { label: `${pass.served.length} queues`, value: jobsPerSecond(pass.ours), color: OURS_COLOR },
-  ]);
-  const perQueue = all.served.flatMap((queue) => [
-    { label: queue, value: noOpPerSecond(all, [queue]), color: NO_OP_COLOR },
-    { label: queue, value: jobsPerSecond(all.ours, [queue]), color: OURS_COLOR },
-  ]);
-  return {
-    markdown,
-    targets,
-    charts: [
-      {
-        name: 'jobs-per-second',
-        caption: 'Jobs/s: BullMQ with a no-op processor and our real handlers, same concurrency',
-        svg: barChart({ title: `Jobs/s, ${signups.toLocaleString('en-US')} signups' jobs drained`, unit: 'jobs/s', bars, legend }),
-      },
-      {
-        name: 'per-queue',
-        caption: 'Jobs/s per queue, all four queues served (log scale)',
-        svg: barChart({ title: 'Jobs/s per queue, all four served', unit: '/s', bars: perQueue, logScale: true, legend }),
-      },
-    ],
-    data: { signups, serverVersion, targetShare: TARGET_SHARE, passes },
-  };
+  const data = { signups, serverVersion, targetShare: TARGET_SHARE, passes };
+  return { markdown, targets, charts: pipelineCharts(data), data };
 }
 
 function cpuPerJob(drain: Drain): string {

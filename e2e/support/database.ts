@@ -22,3 +22,14 @@ export async function countUsers(): Promise<number> {
   const rows = await query<{ count: string }>('SELECT count(*) FROM users');
   return Number(rows[0]?.count);
 }
+
+/** Makes every status link of the user expire now, as a week's wait would. */
+export async function expireStatusLinks(userId: string): Promise<void> {
+  await query("UPDATE access_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND purpose = 'status'", [userId]);
+}
+
+/** How many CRM contacts the app stored for the user: the sync job's effect, at most one. */
+export async function crmContactsOf(userId: string): Promise<number> {
+  const rows = await query<{ count: string }>('SELECT count(*) FROM crm_contacts WHERE user_id = $1', [userId]);
+  return Number(rows[0]?.count);
+}

@@ -39,6 +39,9 @@ export const E2E = {
     MOCKS_HTTP_PORT: String(mocksHttpPort),
     MOCKS_SMTP_PORT: '2625',
     MOCKS_HOST: '127.0.0.1',
+    // The mocks then answer their control and inspect routes only to it, as under compose: the
+    // specs' own calls (support/mock-providers.ts) and the admin's fault panel must send it.
+    MOCKS_TOKEN: 'e2e-mocks-control-token',
     ADMIN_USER: admin.user,
     ADMIN_PASSWORD: admin.password,
     // Named, so a developer's shell cannot leak in settings the specs depend on.
@@ -57,6 +60,9 @@ export const E2E = {
     // The specs count each user's emails; the follow-up, which the demo sends after a minute,
     // would add one to users of the longer specs. Its scheduling is tested in tests/outbox.test.ts.
     FOLLOW_UP_DELAY_MS: '3600000',
+    // A redrive's batch is 5 s of replays: at 2 a second, admin-redrive.spec.ts's 12 dead letters
+    // take two batches, so its redrive is still running when the spec pauses it.
+    REPLAY_PER_SECOND: '2',
   },
 };
 

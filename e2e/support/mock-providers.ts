@@ -1,5 +1,9 @@
-// The e2e suite's view of the mock providers: their records and fault switches (docs/operations.md).
+// The e2e suite's view of the mock providers: their records and fault switches (docs/operations.md),
+// asked with the stack's MOCKS_TOKEN.
+import { controlHeaders } from '../../infra/mock-providers/fault-control';
 import { E2E } from './e2e-environment';
+
+const authorization = controlHeaders(E2E.env.MOCKS_TOKEN);
 
 /** The providers a signup's four jobs call, in the order of the jobs on the status page. */
 export const EFFECT_PROVIDERS = ['smtp', 'crm', 'storage', 'analytics'] as const;
@@ -20,7 +24,7 @@ export interface Fault {
 }
 
 export async function inspect(provider: string): Promise<ProviderRecord[]> {
-  const response = await fetch(`${E2E.mocksUrl}/__inspect/${provider}`);
+  const response = await fetch(`${E2E.mocksUrl}/__inspect/${provider}`, { headers: authorization });
   if (!response.ok) throw new Error(`inspect ${provider}: ${response.status}`);
   return (await response.json()) as ProviderRecord[];
 }
@@ -37,7 +41,7 @@ export async function recordsFor(provider: string, userId: string): Promise<Prov
 export async function setFault(provider: string, fault: Fault): Promise<void> {
   const response = await fetch(`${E2E.mocksUrl}/__faults/${provider}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authorization },
     body: JSON.stringify(fault),
   });
   if (!response.ok) throw new Error(`fault ${provider}: ${response.status}`);
@@ -45,7 +49,7 @@ export async function setFault(provider: string, fault: Fault): Promise<void> {
 
 /** Every provider up, and nothing recorded. */
 export async function resetProviders(): Promise<void> {
-  const response = await fetch(`${E2E.mocksUrl}/__reset`, { method: 'POST' });
+  const response = await fetch(`${E2E.mocksUrl}/__reset`, { method: 'POST', headers: authorization });
   if (!response.ok) throw new Error(`resetting the mock providers failed: ${response.status}`);
 }
 

@@ -8,6 +8,8 @@ export interface StoredAvatar {
 export interface AvatarStore {
   put(name: string, avatar: StoredAvatar): void;
   get(name: string): StoredAvatar | undefined;
+  /** True when there was one to delete. */
+  delete(name: string): boolean;
   clear(): void;
 }
 
@@ -16,6 +18,7 @@ export function createAvatarStore(): AvatarStore {
   return {
     put: (name, avatar) => void avatars.set(name, avatar),
     get: (name) => avatars.get(name),
+    delete: (name) => avatars.delete(name),
     clear: () => avatars.clear(),
   };
 }

@@ -1,6 +1,7 @@
-// What a provider's fault can be set to, and the request that sets it: the vocabulary the mock
-// providers' control route (PUT /__faults/<provider>) and the admin's fault panel share. Types and a
-// zod schema only, no state and no server, so the web app can check a request before relaying it
+// What a provider's fault can be set to, the request that sets it, and the header that proves the
+// caller may: the vocabulary the mock providers' control routes (PUT /__faults/<provider>) and their
+// clients (the admin's fault panel, the e2e suite) share. Types, a zod schema and a pure function
+// only, no state and no server, so the web app can check a request before relaying it
 // (app/_admin/provider-fault-requests.ts) without loading any mock provider.
 import { z } from 'zod';
 
@@ -29,4 +30,12 @@ export interface FaultSetting {
   failureRate: number;
   retryAfterSeconds: number;
   rateLimitPerSecond: number;
+}
+
+/**
+ * The headers a call to the mocks' control or inspect routes carries: the bearer token when
+ * MOCKS_TOKEN is set (control-auth.ts checks it), none otherwise.
+ */
+export function controlHeaders(token: string | undefined): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
 }

@@ -12,8 +12,12 @@ export interface Exchange {
 }
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: RegExp;
+  /** An operator's route: with MOCKS_TOKEN set, answered only to its bearer (control-auth.ts). */
+  requiresToken?: boolean;
+  /** A provider's route: with an API key set (MOCKS_API_KEY), answered only to its holder (control-auth.ts). */
+  requiresApiKey?: boolean;
   /** `params` are the path's capture groups, already URI-decoded. */
   handle(exchange: Exchange, params: string[]): Promise<void> | void;
 }

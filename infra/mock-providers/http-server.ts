@@ -1,21 +1,39 @@
-// The HTTP side of the mocks: one node:http server carrying the control routes and the four HTTP
-// providers. It only dispatches; what each path means lives in control-routes and provider-routes.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The HTTP side of the mocks: one node:http server (node:https with a certificate) carrying the
+// control routes and the four HTTP providers. It only dispatches, checking MOCKS_TOKEN and
+// MOCKS_API_KEY first where a route asks (control-auth.ts); what each path means lives in
+// control-routes, provider-routes and erasure-routes.
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { requireApiKey, requireControlToken } from './control-auth';
 import { controlRoutes } from './control-routes';
 import { HttpError, sendError, type Route } from './http-exchange';
 import type { MockState } from './mock-state';
 import { providerRoutes } from './provider-routes';
+import { erasureRoutes } from './erasure-routes';
 
-const ROUTES: readonly Route[] = [...controlRoutes, ...providerRoutes];
+const ROUTES: readonly Route[] = [...controlRoutes, ...providerRoutes, ...erasureRoutes];
 
-export function createHttpServer(state: MockState): Server {
-  return createServer((req, res) => void dispatch(state, req, res));
+export interface HttpServerOptions {
+  /** MOCKS_TOKEN, which the control and inspect routes then require. */
+  token?: string;
+  /** MOCKS_API_KEY, which the provider routes then require. */
+  apiKey?: string;
+  /** PEM key and certificate: the server speaks HTTPS only. */
+  tls?: { key: string; cert: string };
 }
 
-async function dispatch(state: MockState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export function createHttpServer(state: MockState, options: HttpServerOptions = {}): Server {
+  const listener: RequestListener = (req, res) => void dispatch(state, options, req, res);
+  return options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
+}
+
+async function dispatch(state: MockState, { token, apiKey }: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const { pathname } = new URL(req.url ?? '/', 'http://mock.invalid');
     const onPath = ROUTES.filter((route) => route.path.test(pathname));
+    // Before the method is matched, so a stranger learns not even which methods a control path takes.
+    if (onPath.some((route) => route.requiresToken)) requireControlToken(req, token);
+    if (onPath.some((route) => route.requiresApiKey)) requireApiKey(req, apiKey);
     const route = onPath.find((candidate) => candidate.method === req.method);
     if (!route) {
       if (onPath.length === 0) throw new HttpError(404, `no route for ${req.method ?? '?'} ${pathname}`);

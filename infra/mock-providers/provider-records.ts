@@ -1,6 +1,8 @@
 // What each provider received, one record per idempotency key: the evidence tests and the demo
 // read through /__inspect to tell "sent twice" from "applied twice". Like a real provider with
 // idempotency keys, the first accepted request takes effect and later ones replay its response.
+// A deletion (erasure-routes.ts) empties every record of its subject and marks it deleted; the
+// key and its response stay, as a real provider's idempotency cache would keep them.
 import type { ProviderName } from '@/lib/providers';
 
 /** The reply body a provider gave the first time a key was accepted, replayed to repeats. */
@@ -14,6 +16,8 @@ export interface AppliedEffect {
   body: unknown;
   readBody?: () => Promise<unknown>;
   response: ProviderResponse;
+  /** Whose data this is (the user id the provider knows): what a deletion request names. */
+  subject?: string;
 }
 
 export interface Delivery {
@@ -29,6 +33,8 @@ export interface InspectEntry {
   firstAt: string;
   lastAt: string;
   body: unknown;
+  /** When a deletion emptied the record (its body is then null); null while it holds data. */
+  deletedAt: string | null;
 }
 
 export interface ProviderRecords {
@@ -36,6 +42,11 @@ export interface ProviderRecords {
   recordFailure(provider: ProviderName, key: string): void;
   /** Counts an accepted request, calling `apply` only the first time the key is accepted. */
   recordDelivery(provider: ProviderName, key: string, apply: () => AppliedEffect): Delivery;
+  /**
+   * Counts a deletion request under `key` and empties every record of `subject`, each time it is
+   * asked (a delete is idempotent by itself); returns how many records it emptied now.
+   */
+  recordDeletion(provider: ProviderName, key: string, subject: string): number;
   inspect(provider: ProviderName): Promise<InspectEntry[]>;
   reset(): void;
 }
@@ -47,6 +58,7 @@ interface ProviderRecord {
   firstAt: Date;
   lastAt: Date;
   applied: AppliedEffect | undefined;
+  deletedAt: Date | undefined;
 }
 
 export function createProviderRecords(now: () => Date = () => new Date()): ProviderRecords {
@@ -64,7 +76,7 @@ export function createProviderRecords(now: () => Date = () => new Date()): Provi
       existing.lastAt = at;
       return existing;
     }
-    const record: ProviderRecord = { key, deliveries: 0, failures: 0, firstAt: at, lastAt: at, applied: undefined };
+    const record: ProviderRecord = { key, deliveries: 0, failures: 0, firstAt: at, lastAt: at, applied: undefined, deletedAt: undefined };
     records.set(key, record);
     return record;
   }
@@ -80,6 +92,20 @@ export function createProviderRecords(now: () => Date = () => new Date()): Provi
       record.applied = apply();
       return { response: record.applied.response, replayed: false };
     },
+    recordDeletion(provider, key, subject) {
+      const record = touch(provider, key);
+      record.deliveries += 1;
+      let emptied = 0;
+      for (const other of byProvider.get(provider)?.values() ?? []) {
+        if (other.applied?.subject !== subject || other.deletedAt) continue;
+        other.applied = { body: null, response: other.applied.response, subject };
+        other.deletedAt = record.lastAt;
+        emptied += 1;
+      }
+      const before = (record.applied?.body as { removed?: number } | undefined)?.removed ?? 0;
+      record.applied = { body: { deleted: subject, removed: before + emptied }, response: { removed: emptied } };
+      return emptied;
+    },
     inspect(provider) {
       return Promise.all(
         [...(byProvider.get(provider)?.values() ?? [])].map(async (record) => ({
@@ -89,6 +115,7 @@ export function createProviderRecords(now: () => Date = () => new Date()): Provi
           firstAt: record.firstAt.toISOString(),
           lastAt: record.lastAt.toISOString(),
           body: (record.applied?.readBody ? await record.applied.readBody() : record.applied?.body) ?? null,
+          deletedAt: record.deletedAt?.toISOString() ?? null,
         })),
       );
     },

@@ -1,6 +1,8 @@
-// The HTTP providers the workers call: CRM contacts, avatar storage, analytics events and the
-// dead-letter alert webhook. Every mutating route needs an Idempotency-Key and passes through the
-// provider's fault mode; a repeated key is counted and replayed, never applied twice.
+// The HTTP providers the workers call: CRM contacts, avatar storage, analytics events, the
+// dead-letter alert webhook, and email for EMAIL_API_URL (recorded as the SMTP server records it,
+// under its Message-ID, so inspecting `smtp` shows email whichever way it came). Every mutating route needs an Idempotency-Key and passes through the
+// provider's fault mode; a repeated key is counted and replayed, never applied twice. The deletes
+// that erase a person's data are in erasure-routes.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
@@ -32,6 +34,15 @@ const analyticsEventSchema = z.object({
 
 const alertSchema = z.looseObject({});
 
+const emailSchema = z.object({
+  messageId: z.string().min(3),
+  from: z.string().min(3),
+  to: z.union([z.string().min(3), z.array(z.string().min(3)).min(1)]),
+  subject: z.string(),
+  text: z.string(),
+  html: z.string().optional(),
+});
+
 interface Mutation {
   provider: ProviderName;
   limitBytes: number;
@@ -41,7 +52,7 @@ interface Mutation {
   prepare(body: Buffer, exchange: Exchange): () => AppliedEffect;
 }
 
-function sendFault(exchange: Exchange, decision: Extract<FaultDecision, { kind: 'fail' }>): void {
+export function sendFault(exchange: Exchange, decision: Extract<FaultDecision, { kind: 'fail' }>): void {
   const { res } = exchange;
   switch (decision.mode) {
     case 'flaky':
@@ -82,38 +93,49 @@ async function serveMutation(exchange: Exchange, mutation: Mutation): Promise<vo
   sendJson(res, delivery.replayed && mutation.status === 201 ? 200 : mutation.status, delivery.response);
 }
 
-/** A JSON mutation: the record keeps the body as sent, the schema only guards its shape. */
-function acceptJson<T>(schema: z.ZodType<T>, respond: (value: T) => ProviderResponse) {
+/**
+ * A JSON mutation: the record keeps the body as sent, the schema only guards its shape. `subjectOf`
+ * names whose data it is, for a later deletion (erasure-routes.ts).
+ */
+function acceptJson<T>(schema: z.ZodType<T>, respond: (value: T) => ProviderResponse, subjectOf?: (value: T) => string) {
   return (body: Buffer) => {
     const raw = parseJson(body);
     const value = validate(schema, raw, 'body');
-    return () => ({ body: raw, response: respond(value) });
+    return () => ({ body: raw, response: respond(value), ...(subjectOf ? { subject: subjectOf(value) } : {}) });
   };
 }
 
 // The URL is built from the Host the uploader used, so it resolves from wherever the uploader
 // runs (localhost, a container name) rather than from the address this server bound.
 function avatarUrl(exchange: Exchange, name: string): string {
-  const host = exchange.req.headers.host ?? `127.0.0.1:${exchange.req.socket.localPort ?? 80}`;
-  return `http://${host}/storage/avatars/${encodeURIComponent(name)}.png`;
+  const { socket } = exchange.req;
+  const scheme = 'encrypted' in socket && socket.encrypted ? 'https' : 'http';
+  const host = exchange.req.headers.host ?? `127.0.0.1:${socket.localPort ?? 80}`;
+  return `${scheme}://${host}/storage/avatars/${encodeURIComponent(name)}.png`;
 }
 
-const AVATAR_PATH = /^\/storage\/avatars\/([A-Za-z0-9_-]+)\.png$/;
+export const AVATAR_PATH = /^\/storage\/avatars\/([A-Za-z0-9_-]+)\.png$/;
 
 export const providerRoutes: Route[] = [
   {
     method: 'POST',
+    requiresApiKey: true,
     path: /^\/crm\/contacts$/,
     handle: (exchange) =>
       serveMutation(exchange, {
         provider: 'crm',
         limitBytes: JSON_BODY_LIMIT_BYTES,
         status: 201,
-        prepare: acceptJson(crmContactSchema, () => ({ id: `crm_${randomBytes(8).toString('hex')}` })),
+        prepare: acceptJson(
+          crmContactSchema,
+          () => ({ id: `crm_${randomBytes(8).toString('hex')}` }),
+          (contact) => String(contact.externalId),
+        ),
       }),
   },
   {
     method: 'PUT',
+    requiresApiKey: true,
     path: AVATAR_PATH,
     handle: (exchange, [name = '']) =>
       serveMutation(exchange, {
@@ -126,7 +148,7 @@ export const providerRoutes: Route[] = [
           const sha256 = createHash('sha256').update(bytes).digest('hex');
           return () => {
             exchange.state.avatars.put(name, { bytes, contentType });
-            return { body: { bytes: bytes.length, contentType, sha256 }, response: { url: avatarUrl(exchange, name) } };
+            return { body: { bytes: bytes.length, contentType, sha256 }, response: { url: avatarUrl(exchange, name) }, subject: name };
           };
         },
       }),
@@ -134,6 +156,7 @@ export const providerRoutes: Route[] = [
   {
     // Reads are not faulted: the welcome page shows the avatar whatever the upload path is doing.
     method: 'GET',
+    requiresApiKey: true,
     path: AVATAR_PATH,
     handle({ res, state }, [name = '']) {
       const avatar = state.avatars.get(name);
@@ -144,17 +167,39 @@ export const providerRoutes: Route[] = [
   },
   {
     method: 'POST',
+    requiresApiKey: true,
     path: /^\/analytics\/events$/,
     handle: (exchange) =>
       serveMutation(exchange, {
         provider: 'analytics',
         limitBytes: JSON_BODY_LIMIT_BYTES,
         status: 202,
-        prepare: acceptJson(analyticsEventSchema, () => ({ accepted: true })),
+        prepare: acceptJson(analyticsEventSchema, () => ({ accepted: true }), (event) => String(event.userId)),
       }),
   },
   {
     method: 'POST',
+    requiresApiKey: true,
+    path: /^\/email\/messages$/,
+    handle: (exchange) =>
+      serveMutation(exchange, {
+        provider: 'smtp',
+        limitBytes: JSON_BODY_LIMIT_BYTES,
+        status: 202,
+        prepare(body) {
+          const email = validate(emailSchema, parseJson(body), 'body');
+          if (exchange.req.headers['idempotency-key'] !== email.messageId) {
+            throw new HttpError(400, 'Idempotency-Key must be the messageId');
+          }
+          const to = Array.isArray(email.to) ? email.to : [email.to];
+          const received = { from: email.from, to, subject: email.subject, text: email.text, ...(email.html ? { html: email.html } : {}) };
+          return () => ({ body: received, response: { accepted: true } });
+        },
+      }),
+  },
+  {
+    method: 'POST',
+    requiresApiKey: true,
     path: /^\/alerts$/,
     handle: (exchange) =>
       serveMutation(exchange, {

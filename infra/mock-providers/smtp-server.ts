@@ -1,6 +1,9 @@
 // The email provider: an SMTP server (npm smtp-server) that records each message by its
 // Message-ID and answers with the SMTP reply codes a real relay uses for each fault mode, so the
-// email worker meets 421/451/550 exactly as it would in production.
+// email worker meets 421/451/550 exactly as it would in production. Given a certificate it offers
+// STARTTLS (and serves SMTPS on a second port, start-mock-providers.ts); given credentials it
+// requires AUTH, as a real relay does.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { setTimeout as delay } from 'node:timers/promises';
 import { simpleParser } from 'mailparser';
@@ -30,13 +33,29 @@ const FAULT_REPLIES: Record<Extract<FaultDecision, { kind: 'fail' }>['mode'], ()
 
 type Verdict = { kind: 'reply'; error: SmtpReplyError | null } | { kind: 'hold' };
 
-export function createSmtpServer(state: MockState): SMTPServer {
+export interface SmtpServerOptions {
+  /** PEM key and certificate: STARTTLS is offered, or with `secure` TLS starts at once (SMTPS). */
+  tls?: { key: string; cert: string };
+  secure?: boolean;
+  /** MOCKS_SMTP_USER and MOCKS_SMTP_PASSWORD: AUTH is then required, and only over TLS. */
+  auth?: { user: string; password: string };
+}
+
+export function createSmtpServer(state: MockState, { tls, secure = false, auth }: SmtpServerOptions = {}): SMTPServer {
   // Hung sessions by session id, so a client that gives up is forgotten.
   const forgetHeld = new Map<string, () => void>();
 
   const server: SMTPServer = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    ...(tls ? { key: tls.key, cert: tls.cert, secure } : {}),
+    authOptional: !auth,
+    authMethods: ['PLAIN', 'LOGIN'],
+    disabledCommands: tls ? [] : ['STARTTLS'],
+    onAuth(presented, _session, callback) {
+      if (auth && sameSecret(presented.username, auth.user) && sameSecret(presented.password, auth.password)) {
+        return callback(null, { user: auth.user });
+      }
+      callback(new SmtpReplyError(535, '5.7.8 authentication credentials invalid'));
+    },
     logger: false,
     size: MAX_MESSAGE_BYTES,
     banner: 'mock email provider',
@@ -62,6 +81,11 @@ export function createSmtpServer(state: MockState): SMTPServer {
     },
   });
   return server;
+}
+
+function sameSecret(presented: string | null | undefined, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented ?? ''), digest(expected));
 }
 
 /** The message's Message-ID header, read from its header block alone (folded lines joined). */

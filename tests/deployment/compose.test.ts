@@ -2,18 +2,22 @@
 // specification's JSON schema (as shipped by dclint); every app service runs the command of an npm
 // script on a file the image contains, sets only variables lib/config.ts reads and, parsed by
 // lib/config.ts, points at services that exist; the workers' healthcheck passes against a real
-// metrics server; nothing starts before what it needs is healthy; and Prometheus and Grafana are
-// mounted where their own files expect. The image itself:
-// tests/deployment/container-image.test.ts.
+// metrics server; nothing starts before what it needs is healthy; Prometheus and Grafana are
+// mounted where their own files expect; and with no .env at all, the `secrets` service's real
+// script (run here into a temporary folder standing in for the volume) gives every service the
+// secrets it needs, the same ones. The image itself: tests/deployment/container-image.test.ts.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '@/lib/config';
+import { loadConfig, webStartProblem } from '@/lib/config';
+import { initSecrets } from '@/scripts/init-secrets';
+import { exposureProblem, isLoopback } from '@/infra/mock-providers/control-auth';
 import { createMetrics } from '@/lib/metrics';
 import { startMetricsServer } from '@/workers/runtime/metrics-server';
 import {
@@ -30,6 +34,7 @@ import {
   isBuildOutput,
   scriptArgv,
   stageEnvironment,
+  type ComposeFile,
   type ComposeService,
 } from './support/container-files';
 
@@ -39,7 +44,9 @@ const example = parseEnvFile(readRepoFile('.env.example'));
 const dotEnv = {
   ...example,
   ADMIN_PASSWORD: 'compose-test-admin-password',
+  SESSION_SECRET: 'compose-test-session-secret-0123456789',
   METRICS_TOKEN: 'compose-test-metrics-token-0123',
+  MOCKS_TOKEN: 'compose-test-mocks-token-0123',
 };
 const compose = loadCompose(composeText, dotEnv);
 const services = compose.services;
@@ -59,6 +66,29 @@ const service = (name: string) => {
 };
 /** What a container of the service sees: the image's ENV, then the service's environment. */
 const containerEnvironment = (name: string) => ({ ...imageEnvironment, ...environmentOf(service(name)) });
+
+/** Where the services mount the `secrets` service's volume. */
+const SECRETS_MOUNT = '/run/signup-secrets';
+
+/**
+ * Runs the `secrets` service's script, with the environment compose gives it, into a folder
+ * standing in for the volume; returns a service's environment with its *_FILE paths moved there.
+ */
+async function withSecrets(services: ComposeFile['services']) {
+  const volume = mkdtempSync(path.join(tmpdir(), 'signup-secrets-'));
+  const secretsService = services.secrets;
+  if (!secretsService) throw new Error('docker-compose.yml has no secrets service');
+  await initSecrets(volume, environmentOf(secretsService));
+  return (name: string) => {
+    const found = services[name];
+    if (!found) throw new Error(`docker-compose.yml has no ${name} service`);
+    const environment: Record<string, string> = { ...imageEnvironment, ...environmentOf(found) };
+    for (const [key, value] of Object.entries(environment)) {
+      if (key.endsWith('_FILE') && value.startsWith(`${SECRETS_MOUNT}/`)) environment[key] = path.join(volume, value.slice(SECRETS_MOUNT.length));
+    }
+    return environment;
+  };
+}
 const dependencies = (name: string) =>
   Object.entries(service(name).depends_on ?? {}) as Array<[string, { condition?: string }]>;
 const hasHealthcheck = (name: string) => Boolean(service(name).healthcheck?.test) && !service(name).healthcheck?.disable;
@@ -95,15 +125,67 @@ describe('docker-compose.yml', () => {
     });
 
     it('documents in .env.example every variable it interpolates', () => {
-      const secretSources = Object.values(compose.secrets ?? {}).flatMap((secret) => secret.environment ?? []);
-      const used = [...interpolatedNames(composeText), ...secretSources];
+      const used = interpolatedNames(composeText);
       expect(used.length).toBeGreaterThan(0);
       expect(used.filter((name) => !(name in example))).toEqual([]);
     });
 
-    it('refuses to start until .env sets ADMIN_PASSWORD and METRICS_TOKEN', () => {
-      expect(() => loadCompose(composeText, example)).toThrow(/ADMIN_PASSWORD|METRICS_TOKEN/);
-      expect(() => loadCompose(composeText, { ...example, ADMIN_PASSWORD: 'x' })).toThrow(/METRICS_TOKEN/);
+    it('starts with no .env at all: the secrets service makes every secret, and every reader gets the same', async () => {
+      const bare = loadCompose(composeText, {});
+      const environment = await withSecrets(bare.services);
+      const web = loadConfig(environment('web'));
+      const workers = loadConfig(environment('workers'));
+      const mocks = loadConfig(environment('mocks'));
+      // The production web would refuse a missing or short password or session secret.
+      expect(webStartProblem(web)).toBeUndefined();
+      expect(web.metrics.token).toMatch(/^.{16,}$/);
+      expect(workers.metrics.token).toBe(web.metrics.token);
+      expect(mocks.mocks.token).toMatch(/^.{16,}$/);
+      expect(web.mocks.token).toBe(mocks.mocks.token);
+      // Prometheus sends the token from the same file the web and the workers read theirs from.
+      expect(environment('web').METRICS_TOKEN_FILE).toBe(environment('workers').METRICS_TOKEN_FILE);
+      // No secret sits in any service's environment (a provider's credentials, empty here, only when .env sets them).
+      for (const [name, entry] of Object.entries(bare.services)) {
+        const values = Object.entries(environmentOf(entry)).filter(
+          ([key, value]) => /PASSWORD$|SECRET$|TOKEN$|API_KEY$/.test(key) && value !== '' && name !== 'secrets',
+        );
+        expect(values.filter(([key]) => key !== 'POSTGRES_PASSWORD'), name).toEqual([]);
+      }
+      // And the providers are the demo's mocks.
+      for (const name of ['web', 'workers']) {
+        const { providers, alerts } = loadConfig(environment(name));
+        for (const { url } of [providers.crm, providers.storage, providers.analytics]) expect(new URL(url).hostname, name).toBe('mocks');
+        expect(providers.smtp.host, name).toBe('mocks');
+        if (name === 'workers') expect(new URL(alerts.webhookUrl ?? '').hostname).toBe('mocks');
+      }
+    });
+
+    it("sends a provider's work to a real service when .env names it, with the credentials .env gives", async () => {
+      const real = loadCompose(composeText, {
+        CRM_URL: 'https://crm.example.com/v1',
+        CRM_API_KEY: 'crm-key-from-dot-env',
+        SMTP_URL: 'smtp://signup@smtp.example.com:587',
+        SMTP_PASSWORD: 'smtp-password-from-dot-env',
+      });
+      const workers = loadConfig((await withSecrets(real.services))('workers'));
+      expect(workers.providers.crm).toEqual({ url: 'https://crm.example.com/v1', apiKey: { header: 'authorization', value: 'crm-key-from-dot-env' } });
+      expect(workers.providers.smtp).toMatchObject({ host: 'smtp.example.com', port: 587, requireTls: true, auth: { user: 'signup', pass: 'smtp-password-from-dot-env' } });
+      // The rest stay on the mocks.
+      expect(new URL(workers.providers.storage.url).hostname).toBe('mocks');
+    });
+
+    it("runs the secrets service first, on the image's own script, writing into the volume the others read", () => {
+      const secrets = service('secrets');
+      const [node, entry, directory] = commandOf(secrets);
+      expect(node).toBe('node');
+      expect(isBuildOutput(entry ?? ''), `npm run build writes ${entry}`).toBe(true);
+      expect(secrets.volumes).toEqual([`signup-secrets:${directory}`]);
+      expect(directory).toBe(SECRETS_MOUNT);
+      expect(secrets.restart).toBe('no');
+      for (const name of ['web', 'workers', 'mocks']) {
+        expect(service(name).volumes, name).toContain(`signup-secrets:${SECRETS_MOUNT}:ro`);
+        expect(Object.fromEntries(dependencies(name))).toHaveProperty('secrets', { condition: 'service_completed_successfully' });
+      }
     });
   });
 
@@ -153,24 +235,28 @@ describe('docker-compose.yml', () => {
       }
     });
 
-    it('are configured, as lib/config.ts reads it, to reach each other by their compose names', () => {
+    it('are configured, as lib/config.ts reads it, to reach each other by their compose names', async () => {
       const hostOf = (url: string) => new URL(url).hostname;
-      const web = loadConfig(containerEnvironment('web'));
-      const workers = loadConfig(containerEnvironment('workers'));
-      const mocks = loadConfig(containerEnvironment('mocks'));
-      const migrate = loadConfig(containerEnvironment('migrate'));
+      const environment = await withSecrets(services);
+      const web = loadConfig(environment('web'));
+      const workers = loadConfig(environment('workers'));
+      const mocks = loadConfig(environment('mocks'));
+      const migrate = loadConfig(environment('migrate'));
       for (const settings of [web, workers, migrate]) expect(hostOf(settings.databaseUrl)).toBe('postgres');
       for (const settings of [web, workers]) {
         expect(settings.nodeEnv).toBe('production');
         expect(hostOf(settings.valkey.url)).toBe('valkey');
-        expect(settings.providers.httpBaseUrl).toBe(`http://mocks:${mocks.mocks.httpPort}`);
-        expect(settings.providers.smtp).toEqual({ host: 'mocks', port: mocks.mocks.smtpPort });
+        for (const provider of ['crm', 'storage', 'analytics'] as const) {
+          expect(settings.providers[provider].url).toBe(`http://mocks:${mocks.mocks.httpPort}/${provider}`);
+        }
+        expect(settings.providers.smtp).toMatchObject({ host: 'mocks', port: mocks.mocks.smtpPort, secure: false });
         expect(settings.appUrl).toBe('http://localhost:3000');
         expect(settings.metrics.token).toBe(dotEnv.METRICS_TOKEN);
       }
       expect(workers.alerts.webhookUrl).toBe(`http://mocks:${mocks.mocks.httpPort}/alerts`);
-      // Production refuses to start without it (instrumentation.ts).
+      // Production refuses to start without them (instrumentation.ts); .env's values win.
       expect(web.admin.password).toBe(dotEnv.ADMIN_PASSWORD);
+      expect(web.admin.sessionSecret).toBe(dotEnv.SESSION_SECRET);
       expect(containerEnvironment('web').HOSTNAME).toBe('0.0.0.0');
       expect(containerPorts('web')).toEqual([web.port]);
       expect(healthcheckPort('web')).toBe(web.port);
@@ -204,6 +290,20 @@ describe('docker-compose.yml', () => {
       expect(await check(), 'with the server gone').not.toBe(0);
     });
 
+    it('bind the mocks to the compose network behind the MOCKS_TOKEN the web sends, and publish ports on 127.0.0.1 only', async () => {
+      const environment = await withSecrets(services);
+      const mocks = loadConfig(environment('mocks')).mocks;
+      // Loopback inside a container would hide the mocks from the workers and the web.
+      expect(isLoopback(mocks.bind)).toBe(false);
+      expect(mocks.token).toBe(dotEnv.MOCKS_TOKEN);
+      expect(exposureProblem(mocks.bind, mocks.token)).toBeUndefined();
+      expect(exposureProblem(mocks.bind, undefined), 'the same bind without the token').toMatch(/set MOCKS_TOKEN/);
+      expect(loadConfig(environment('web')).mocks.token, 'the fault panel sends the same token').toBe(mocks.token);
+      for (const [name, entry] of Object.entries(services)) {
+        for (const port of entry.ports ?? []) expect(port, `${name} publishes`).toMatch(/^127\.0\.0\.1:/);
+      }
+    });
+
     it('publish no port on workers and name no container, so `--scale workers=N` works', () => {
       expect(service('workers').ports).toBeUndefined();
       expect(Object.values(services).some((entry) => 'container_name' in entry)).toBe(false);
@@ -211,8 +311,9 @@ describe('docker-compose.yml', () => {
   });
 
   describe('start order', () => {
-    it('starts web and workers after migrate has completed and their stores and the mocks are healthy', () => {
+    it('starts web and workers after the secrets and migrate have completed and their stores and the mocks are healthy', () => {
       const expected = {
+        secrets: 'service_completed_successfully',
         migrate: 'service_completed_successfully',
         mocks: 'service_healthy',
         postgres: 'service_healthy',
@@ -228,13 +329,13 @@ describe('docker-compose.yml', () => {
     it('waits for health on every dependency that has a healthcheck, and only on those', () => {
       for (const name of Object.keys(services)) {
         for (const [on, { condition }] of dependencies(name)) {
-          const wanted =
-            on === 'migrate' ? 'service_completed_successfully' : hasHealthcheck(on) ? 'service_healthy' : undefined;
+          const oneShot = service(on).restart === 'no';
+          const wanted = oneShot ? 'service_completed_successfully' : hasHealthcheck(on) ? 'service_healthy' : undefined;
           expect(wanted, `${name} depends on ${on}, which has no healthcheck`).toBeDefined();
           expect(condition, `${name} -> ${on}`).toBe(wanted);
         }
       }
-      expect(service('migrate').healthcheck?.disable).toBe(true);
+      for (const oneShot of ['migrate', 'secrets']) expect(service(oneShot).healthcheck?.disable, oneShot).toBe(true);
     });
   });
 
@@ -282,28 +383,26 @@ describe('docker-compose.yml', () => {
       }
     });
 
-    it('gives Prometheus its rules and the token file prometheus.yml reads, and scrapes services that exist', () => {
+    it('gives Prometheus its rules and the token file prometheus.yml reads, and scrapes services that exist', async () => {
+      const environment = await withSecrets(services);
       const targets = new Map(mounts('prometheus').map(([source, target]) => [target, source]));
       expect(targets.get('/etc/prometheus/prometheus.yml')).toBe('./infra/prometheus/prometheus.yml');
       for (const rules of prometheusConfig.rule_files) {
         expect(targets.get(rules), rules).toBe(`./infra/prometheus/${path.basename(rules)}`);
       }
 
-      const granted = (service('prometheus').secrets ?? []).map((secret) =>
-        typeof secret === 'string' ? secret : secret.source,
-      );
+      expect(service('prometheus').volumes).toContain(`signup-secrets:${SECRETS_MOUNT}:ro`);
       for (const scrape of prometheusConfig.scrape_configs) {
-        const secret = /^\/run\/secrets\/(.+)$/.exec(scrape.authorization?.credentials_file ?? '')?.[1];
-        expect(granted, scrape.job_name).toContain(secret);
-        // The token Prometheus sends is the one the app processes require.
-        expect(compose.secrets?.[secret ?? '']?.environment).toBe('METRICS_TOKEN');
+        // The token Prometheus sends is read from the file the app processes read theirs from.
+        expect(scrape.authorization?.credentials_file, scrape.job_name).toBe(containerEnvironment('web').METRICS_TOKEN_FILE);
+        expect(scrape.authorization?.credentials_file, scrape.job_name).toBe(containerEnvironment('workers').METRICS_TOKEN_FILE);
       }
       const web = prometheusConfig.scrape_configs.find((scrape) => scrape.job_name === 'web');
-      expect(web?.static_configs?.[0]?.targets).toEqual([`web:${loadConfig(containerEnvironment('web')).port}`]);
+      expect(web?.static_configs?.[0]?.targets).toEqual([`web:${loadConfig(environment('web')).port}`]);
       const workers = prometheusConfig.scrape_configs.find((scrape) => scrape.job_name === 'workers');
       expect(workers?.dns_sd_configs?.[0]).toMatchObject({
         names: ['workers'],
-        port: loadConfig(containerEnvironment('workers')).metrics.workerPort,
+        port: loadConfig(environment('workers')).metrics.workerPort,
       });
     });
 

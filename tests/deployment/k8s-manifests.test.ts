@@ -127,8 +127,9 @@ describe('infra/k8s', () => {
       const scripts = packageJson().scripts;
       const copied = copiedRepoPaths(runtime);
       const workloads = [...deployments, ...jobs];
+      // The mocks are the demo overlay's (tests/deployment/k8s-demo.test.ts).
       expect(new Set(workloads.map((workload) => scriptOf(componentOf(workload))))).toEqual(
-        new Set(['web', 'workers', 'mocks', 'db:migrate']),
+        new Set(['web', 'workers', 'db:migrate']),
       );
       for (const workload of workloads) {
         const script = scriptOf(componentOf(workload));
@@ -185,21 +186,40 @@ describe('infra/k8s', () => {
           for (const variable of container.env ?? []) {
             const ref = variable.valueFrom?.secretKeyRef;
             if (secretKeys.includes(variable.name)) expect(ref, `${nameOf(workload)} ${variable.name}`).toBeDefined();
-            if (ref) expect(ref, `${nameOf(workload)} ${variable.name}`).toEqual({ name: SECRET_NAME, key: variable.name });
+            if (ref) expect(ref, `${nameOf(workload)} ${variable.name}`).toMatchObject({ name: SECRET_NAME, key: variable.name });
           }
         }
       }
       const secretsOf = (workload: Workload) =>
         (mainContainer(workload).env ?? [])
-          .filter((variable) => variable.valueFrom?.secretKeyRef)
+          .filter((variable) => variable.valueFrom?.secretKeyRef && !variable.valueFrom.secretKeyRef.optional)
           .map((variable) => variable.name)
           .sort();
-      // Production refuses to start without ADMIN_PASSWORD; without METRICS_TOKEN, /metrics answers anyone.
-      expect(secretsOf(deployment('web'))).toEqual(['ADMIN_PASSWORD', 'DATABASE_URL', 'METRICS_TOKEN']);
+      // Production refuses to start without ADMIN_PASSWORD and SESSION_SECRET; without METRICS_TOKEN, /metrics answers anyone.
+      expect(secretsOf(deployment('web'))).toEqual(['ADMIN_PASSWORD', 'DATABASE_URL', 'METRICS_TOKEN', 'SESSION_SECRET']);
       expect(workers.length).toBeGreaterThan(0);
       for (const worker of workers) expect(secretsOf(worker), nameOf(worker)).toEqual(['DATABASE_URL', 'METRICS_TOKEN']);
       expect(jobs.map(secretsOf)).toEqual([['DATABASE_URL']]);
-      expect(secretsOf(deployment('mocks'))).toEqual([]);
+      // Only the demo's mocks need MOCKS_TOKEN, and a provider needs a key only if it asks for one: a
+      // Secret without them must still start every pod. Each worker gets the key of the provider its
+      // queue calls, and every worker the alert webhook's (each sends dead-letter alerts).
+      const optional = (workload: Workload) =>
+        (mainContainer(workload).env ?? [])
+          .filter((variable) => variable.valueFrom?.secretKeyRef?.optional)
+          .map((variable) => variable.name)
+          .sort();
+      expect(optional(deployment('web'))).toEqual(['MOCKS_TOKEN', 'STORAGE_API_KEY']);
+      const providerKeys: Record<string, string[]> = {
+        email: ['ALERT_WEBHOOK_API_KEY', 'EMAIL_API_KEY', 'SMTP_PASSWORD'],
+        crm: ['ALERT_WEBHOOK_API_KEY', 'CRM_API_KEY'],
+        avatar: ['ALERT_WEBHOOK_API_KEY', 'STORAGE_API_KEY'],
+        analytics: ['ALERT_WEBHOOK_API_KEY', 'ANALYTICS_API_KEY'],
+      };
+      for (const worker of workers) {
+        const queues = settingsOf(worker).workerQueues;
+        expect(optional(worker), nameOf(worker)).toEqual([...new Set(queues.flatMap((queue) => providerKeys[queue] ?? []))].sort());
+      }
+      for (const job of jobs) expect(optional(job), nameOf(job)).toEqual([]);
     });
 
     it('run in production mode with the secrets lib/config.ts needs there', () => {
@@ -210,6 +230,15 @@ describe('infra/k8s', () => {
         expect(settings.metrics.token, nameOf(workload)).toBe(SECRET_STAND_INS.METRICS_TOKEN);
       }
       expect(settingsOf(deployment('web')).admin.password).toBe(SECRET_STAND_INS.ADMIN_PASSWORD);
+      expect(settingsOf(deployment('web')).admin.sessionSecret).toBe(SECRET_STAND_INS.SESSION_SECRET);
+      // A provider's key, when the Secret holds one, reaches the process that calls that provider.
+      const workerFor = (queue: string) => workers.find((worker) => settingsOf(worker).workerQueues.includes(queue as never)) ?? {};
+      expect(settingsOf(workerFor('crm')).providers.crm.apiKey?.value).toBe(SECRET_STAND_INS.CRM_API_KEY);
+      expect(settingsOf(workerFor('avatar')).providers.storage.apiKey?.value).toBe(SECRET_STAND_INS.STORAGE_API_KEY);
+      expect(settingsOf(deployment('web')).providers.storage.apiKey?.value).toBe(SECRET_STAND_INS.STORAGE_API_KEY);
+      expect(settingsOf(workerFor('analytics')).providers.analytics.apiKey?.value).toBe(SECRET_STAND_INS.ANALYTICS_API_KEY);
+      expect(settingsOf(workerFor('email')).providers.smtp.auth?.pass).toBe(SECRET_STAND_INS.SMTP_PASSWORD);
+      for (const worker of workers) expect(settingsOf(worker).alerts.webhookKey?.value, nameOf(worker)).toBe(SECRET_STAND_INS.ALERT_WEBHOOK_API_KEY);
     });
   });
 

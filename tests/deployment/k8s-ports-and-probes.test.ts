@@ -1,19 +1,16 @@
 // infra/k8s's ports and probes, against the code and the real servers: lib/config.ts, reading each
 // pod's environment, puts every declared port, Service and scrape target where the process really
 // listens; the web's probes hit routes the app has, and keep it in service through a store outage;
-// the mocks' and the workers' probes, and the workers' scrape path, are asked of a real mock
-// provider server and a real worker metrics server (with no Valkey or PostgreSQL behind it).
+// the workers' probes and scrape path are asked of a real worker metrics server (with no Valkey or
+// PostgreSQL behind it). The demo's mocks: tests/deployment/k8s-demo.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '@/lib/config';
-import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
 import type { MetricsServer } from '@/workers/runtime/metrics-server';
 import {
   appFileServing,
   declaredPorts,
   deployment,
-  deployments,
   environmentOf,
-  isDemo,
   mainContainer,
   METRICS_TOKEN,
   nameOf,
@@ -31,14 +28,12 @@ import {
 const HEALTH_ROUTE = '/api/health';
 
 let metricsServer: MetricsServer;
-let mockProviders: MockProviders;
 
 beforeAll(async () => {
   metricsServer = await startWorkerMetricsServer();
-  mockProviders = await startMockProviders({ httpPort: 0, smtpPort: 0 });
 });
 afterAll(async () => {
-  await Promise.all([metricsServer?.close(), mockProviders?.close()]);
+  await metricsServer?.close();
 });
 
 describe('infra/k8s', () => {
@@ -47,14 +42,12 @@ describe('infra/k8s', () => {
       const web = settingsOf(deployment('web'));
       expect(declaredPorts(mainContainer(deployment('web')))).toEqual([web.port]);
       expect(environmentOf(mainContainer(deployment('web'))).HOSTNAME).toBe('0.0.0.0');
-      const mocks = settingsOf(deployment('mocks'));
-      expect(declaredPorts(mainContainer(deployment('mocks')))).toEqual([mocks.mocks.httpPort, mocks.mocks.smtpPort].sort());
       for (const worker of workers) {
         expect(declaredPorts(mainContainer(worker)), nameOf(worker)).toEqual([settingsOf(worker).metrics.workerPort]);
       }
     });
 
-    it('route every Service to ports its pods declare, and clients reach the mocks at the ports they dial', () => {
+    it('route every Service to ports its pods declare', () => {
       expect(services.length).toBeGreaterThan(0);
       for (const service of services) {
         const selected = podsSelectedBy(serviceSelector(service));
@@ -64,34 +57,9 @@ describe('infra/k8s', () => {
           expect(target, `Service ${nameOf(service)} port ${port.name}`).toBeDefined();
         }
       }
-      const routeOf = (host: string, port: number) => {
-        const service = services.find((entry) => nameOf(entry) === host);
-        const entry = service?.spec?.ports?.find((candidate) => candidate.port === port);
-        const [pod] = podsSelectedBy(service ? serviceSelector(service) : undefined);
-        return pod && entry ? resolvePort(mainContainer(pod), entry.targetPort ?? entry.port) : undefined;
-      };
-      const mocks = settingsOf(deployment('mocks')).mocks;
-      for (const workload of [deployment('web'), ...workers]) {
-        const settings = settingsOf(workload);
-        const http = new URL(settings.providers.httpBaseUrl);
-        expect(routeOf(http.hostname, Number(http.port)), `${nameOf(workload)} → ${http.host}`).toBe(mocks.httpPort);
-        const { host, port } = settings.providers.smtp;
-        expect(routeOf(host, port), `${nameOf(workload)} → ${host}:${port}`).toBe(mocks.smtpPort);
-      }
-      for (const worker of workers) {
-        const alerts = new URL(settingsOf(worker).alerts.webhookUrl ?? 'http://unset');
-        expect(routeOf(alerts.hostname, Number(alerts.port)), `${nameOf(worker)} alerts`).toBe(mocks.httpPort);
-      }
       const webService = services.find((entry) => podsSelectedBy(serviceSelector(entry)).includes(deployment('web')));
       const webTarget = webService?.spec?.ports?.map((port) => resolvePort(mainContainer(deployment('web')), port.targetPort));
       expect(webTarget).toEqual([settingsOf(deployment('web')).port]);
-    });
-
-    it('mark the mock providers, and only them, as demo only', () => {
-      expect(deployments.filter(isDemo).map(nameOf)).toEqual([nameOf(deployment('mocks'))]);
-      for (const service of services) {
-        expect(isDemo(service), nameOf(service)).toBe(podsSelectedBy(serviceSelector(service)).every(isDemo));
-      }
     });
 
     it('have Prometheus scrape the web and every worker where their metrics are served', async () => {
@@ -133,17 +101,6 @@ describe('infra/k8s', () => {
       // outage must not empty the Service or restart every pod.
       expect(container.readinessProbe?.httpGet?.path).not.toBe(HEALTH_ROUTE);
       expect(container.livenessProbe?.httpGet?.path).not.toBe(HEALTH_ROUTE);
-    });
-
-    it('probe the mocks on a route the real mock server answers with 200', async () => {
-      const container = mainContainer(deployment('mocks'));
-      const { httpPort } = settingsOf(deployment('mocks')).mocks;
-      expect(probesOf(container).length).toBeGreaterThan(0);
-      for (const { kind, probe } of probesOf(container)) {
-        expect(resolvePort(container, probe.httpGet?.port), kind).toBe(httpPort);
-        const response = await fetch(`http://127.0.0.1:${mockProviders.httpPort}${probe.httpGet?.path ?? ''}`);
-        expect(response.status, `${kind} ${probe.httpGet?.path}`).toBe(200);
-      }
     });
 
     it('probe each worker on its metrics port, at a route the real server answers 200 without the token', async () => {

@@ -1,8 +1,11 @@
 // The Prometheus scrape config and alert rules and the Grafana dashboard, checked against the app:
 // every metric they name is one the app exports (lib/metrics.ts's registry, or BullMQ's
-// exportPrometheusMetrics, called here for its real names), and each file has the shape its tool
-// needs. A renamed metric fails here instead of leaving a silent alert or an empty panel.
-import { readFileSync } from 'node:fs';
+// exportPrometheusMetrics, called here for its real names), each file has the shape its tool
+// needs, and every alert has promtool unit tests. A renamed metric fails here instead of leaving a
+// silent alert or an empty panel. Prometheus's own promtool checks the same files in CI
+// (npm run check:prometheus); tests/metrics-from-start.test.ts checks that the counters they query
+// exist from a process's start.
+import { readdirSync, readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,16 +13,10 @@ import { loadConfig } from '@/lib/config';
 import { createMetrics } from '@/lib/metrics';
 import { queuePrefix } from '@/lib/queues';
 import { createWorkerConnection } from '@/lib/valkey';
+import { alertRules, dashboard as loadDashboard, family, groupingLabels, metricNames, queriedExpressions } from '@/tests/helpers/promql';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
-interface AlertRule {
-  alert?: string;
-  expr?: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
 interface ScrapeConfig {
   job_name: string;
   metrics_path?: string;
@@ -27,13 +24,6 @@ interface ScrapeConfig {
   static_configs?: Array<{ targets: string[] }>;
   dns_sd_configs?: Array<{ names: string[]; port: number }>;
 }
-interface Panel {
-  title?: string;
-  datasource?: { uid?: string };
-  targets?: Array<{ expr?: string; refId?: string }>;
-}
-
-const alerts = parse(read('infra/prometheus/alerts.yml')) as { groups: Array<{ name: string; rules: AlertRule[] }> };
 const prometheus = parse(read('infra/prometheus/prometheus.yml')) as { rule_files: string[]; scrape_configs: ScrapeConfig[] };
 const datasources = parse(read('infra/grafana/provisioning/datasources/prometheus.yml')) as {
   datasources: Array<{ uid: string; type: string }>;
@@ -41,36 +31,25 @@ const datasources = parse(read('infra/grafana/provisioning/datasources/prometheu
 const dashboards = parse(read('infra/grafana/provisioning/dashboards/dashboards.yml')) as {
   providers: Array<{ type: string; options: { path: string } }>;
 };
-const dashboard = JSON.parse(read('infra/grafana/dashboards/signup.json')) as { uid?: string; title?: string; panels?: Panel[] };
+const dashboard = loadDashboard();
 
-const rules = alerts.groups.flatMap((group) => group.rules);
+const rules = alertRules();
 const panels = dashboard.panels ?? [];
-
-const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
-
-/** The metric names a PromQL expression selects: identifiers that are not functions, labels or keywords. */
-function metricNames(expr: string): string[] {
-  const bare = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const names = [...bare.matchAll(/[a-zA-Z_][\w:]*(?![\w:])(?!\s*\()/g)].map(([name]) => name);
-  return [...new Set(names.filter((name) => !PROMQL_KEYWORDS.has(name.toLowerCase())))];
-}
-
-/** Histograms are selected through their series: name_bucket, name_sum, name_count. */
-function family(name: string, exported: Set<string>): string {
-  const base = name.replace(/_(bucket|sum|count)$/, '');
-  return base !== name && exported.has(base) ? base : name;
-}
 
 let exported: Set<string>;
 let appMetrics: string[];
+/** The app's metrics with a `job` label of their own (a job name). */
+let jobLabelled: Set<string>;
 
 beforeAll(async () => {
   const registry = createMetrics().registry;
   appMetrics = registry.getMetricsAsArray().map((metric) => metric.name);
+  jobLabelled = new Set(
+    registry
+      .getMetricsAsArray()
+      .filter((metric) => (metric as unknown as { labelNames: string[] }).labelNames.includes('job'))
+      .map((metric) => metric.name),
+  );
   // BullMQ's names, from BullMQ itself: an empty queue on a throwaway prefix exports them all.
   const connection = createWorkerConnection(loadConfig().valkey);
   const queue = new Queue('email', { connection, prefix: queuePrefix(`test-observability-${process.pid}`, 'email') });
@@ -86,10 +65,18 @@ beforeAll(async () => {
 });
 
 describe('infra/prometheus/alerts.yml', () => {
-  it('has the four alerts the runbook needs, each with for, a severity and a summary', () => {
+  it('has the alerts the runbook needs, each with for, a severity and a summary', () => {
     const names = rules.map((rule) => rule.alert);
     expect(names).toEqual(
-      expect.arrayContaining(['DeadLetterQueueGrowing', 'OldestWaitingJobTooOld', 'NoWorkersOnQueue', 'BreakerOpenTooLong']),
+      expect.arrayContaining([
+        'DeadLetterQueueGrowing',
+        'OldestWaitingJobTooOld',
+        'NoWorkersOnQueue',
+        'BreakerOpenTooLong',
+        'OutboxStalled',
+        'ReconcilerRepairs',
+        'AdminPasswordGuessing',
+      ]),
     );
     for (const rule of rules) {
       expect(rule.expr, rule.alert).toBeTruthy();
@@ -105,6 +92,31 @@ describe('infra/prometheus/alerts.yml', () => {
       const names = metricNames(rule.expr ?? '');
       expect(names.length, rule.alert).toBeGreaterThan(0);
       for (const name of names) expect(exported.has(family(name, exported)), `${rule.alert}: ${name}`).toBe(true);
+    }
+  });
+});
+
+describe('infra/prometheus/tests (promtool test rules)', () => {
+  interface RuleTestFile {
+    rule_files: string[];
+    tests: Array<{ name: string; alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }> }>;
+  }
+  const dir = new URL('../../infra/prometheus/tests/', import.meta.url);
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith('.yml'))
+    .map((name) => ({ name, content: parse(readFileSync(new URL(name, dir), 'utf8')) as RuleTestFile }));
+  const expectations = files.flatMap(({ content }) => content.tests.flatMap((test) => test.alert_rule_test ?? []));
+
+  it('test the shipped rules', () => {
+    expect(files.length).toBeGreaterThan(0);
+    for (const { name, content } of files) expect(content.rule_files, name).toEqual(['../alerts.yml']);
+  });
+
+  it('see every alert fire and see it stay quiet', () => {
+    for (const rule of rules) {
+      const own = expectations.filter((expectation) => expectation.alertname === rule.alert);
+      expect(own.some((expectation) => (expectation.exp_alerts ?? []).length > 0), `${rule.alert} fires`).toBe(true);
+      expect(own.some((expectation) => (expectation.exp_alerts ?? []).length === 0), `${rule.alert} stays quiet`).toBe(true);
     }
   });
 });
@@ -159,5 +171,23 @@ describe('infra/grafana', () => {
     }
     expect(appMetrics.filter((name) => name.startsWith('signup_') && !named.has(name))).toEqual([]);
     expect(named.has('bullmq_job_count')).toBe(true);
+  });
+});
+
+describe('the rules and the dashboard together', () => {
+  // Prometheus keeps `job` for the scrape job and renames a metric's own `job` label (the job's
+  // name) to exported_job, so `by (job)` over such a metric groups by web and workers.
+  it('group a metric labelled by job name by exported_job, never by job', () => {
+    for (const { source, expr } of queriedExpressions()) {
+      const labelled = metricNames(expr).some((name) => jobLabelled.has(family(name, exported)));
+      if (labelled) expect(groupingLabels(expr), source).not.toContain('job');
+    }
+    for (const panel of panels) {
+      for (const target of panel.targets ?? []) {
+        if (metricNames(target.expr ?? '').some((name) => jobLabelled.has(family(name, exported)))) {
+          expect(target.legendFormat ?? '', panel.title).not.toContain('{{job}}');
+        }
+      }
+    }
   });
 });

@@ -130,6 +130,8 @@ function columnDefault(table: string, column: string, field: Field): string | nu
   const value = field.default;
   if (value === undefined) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  // A String field's default, as PostgreSQL reads it back for a text column.
+  if (typeof value === 'string' && field.type === 'String' && !field.nativeType) return `'${value.replaceAll("'", "''")}'::text`;
   if (typeof value !== 'object' || !('name' in value)) return unsupported(`default ${JSON.stringify(value)}`);
   switch (value.name) {
     case 'now':

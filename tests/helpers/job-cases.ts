@@ -43,6 +43,24 @@ const signupJob: JobCase = {
   marker: userIdOf,
 };
 
+/**
+ * An erasure job: its user is a deleted account's. An account with that id existing takes its reason
+ * away (ids are never reused, so only a replayed or hand-made job could meet one).
+ */
+const erasureJob: JobCase = {
+  payload: async (stack) => {
+    const userId = await newUserId(stack);
+    await stack.db.user.delete({ where: { id: userId } });
+    return { userId };
+  },
+  withdraw: async (stack, payload) => {
+    const id = randomUUID().slice(0, 8);
+    await stack.db.user.create({ data: { id: userIdOf(payload), email: `back-${id}@example.test`, name: `Back ${id}` } });
+    return 'account exists';
+  },
+  marker: userIdOf,
+};
+
 export const JOB_CASES: Readonly<Record<string, JobCase>> = {
   'send-welcome-email': signupJob,
   'sync-crm-contact': signupJob,
@@ -68,6 +86,9 @@ export const JOB_CASES: Readonly<Record<string, JobCase>> = {
     },
     marker: (payload) => String(payload.invitationId),
   },
+  'erase-crm-contact': erasureJob,
+  'erase-analytics-events': erasureJob,
+  'erase-avatar': erasureJob,
 };
 
 /** Rows in the job's effect table under its key, by the contract's own declaration. */

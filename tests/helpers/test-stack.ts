@@ -5,9 +5,9 @@ import { loadConfig, type Config, type QueueName } from '@/lib/config';
 import { createDb, type Db } from '@/lib/db';
 import { createPool, type Pool } from '@/lib/sql';
 import type { Logger } from '@/lib/log';
-import type { Dispatch } from '@/lib/outbox';
+import { relayPendingBatch, type Dispatch } from '@/lib/outbox';
 import { closeQueueSet, createQueueSet, type QueueSet } from '@/lib/queues';
-import { jobOptions } from '@/workers/jobs/job-contracts';
+import { jobOptions, pacedByTenant } from '@/workers/jobs/job-contracts';
 import { createProducerConnection, createWorkerConnection, unlinkMatching, type Valkey } from '@/lib/valkey';
 import { startMockProviders, type MockProviders } from '@/infra/mock-providers/start-mock-providers';
 import { createSignup } from '@/app/_signup/create-signup';
@@ -70,7 +70,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     pool,
     db,
     queues,
-    dispatch: { queues, jobOptions },
+    dispatch: { queues, jobOptions, pacedByTenant },
     producer,
     mocks,
     mocksUrl,
@@ -105,6 +105,18 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
       await mocks.close();
     },
   };
+}
+
+/**
+ * Sends every pending outbox row now, as the relay would, for a stack that runs no relay: on a
+ * loaded machine a producer's batch can miss its enqueue deadline and be left to the relay.
+ */
+export async function relayPending(stack: Pick<TestStack, 'pool' | 'dispatch'>): Promise<void> {
+  for (;;) {
+    const { claimed, error } = await relayPendingBatch(stack.pool, stack.dispatch, { batchSize: 500, minAgeMs: 0 });
+    if (error) throw error;
+    if (claimed === 0) return;
+  }
 }
 
 /** Polls until `check` returns a truthy value, or fails after the deadline. Never a fixed sleep. */

@@ -2,12 +2,13 @@
 // deterministic id, its deadline, where its effect is recorded, and its default options. Contracts
 // open no connection and have no side effects, so the web app imports them (through
 // job-contracts.ts) to enqueue with types, and the handler parses with the same schema.
-import type { JobsOptions } from 'bullmq';
+import type { DeduplicationOptions, JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { JobEffect } from '@/lib/job-effects';
 import type { OutboxEntry } from '@/lib/outbox';
 import type { ProviderName } from '@/lib/providers';
 import { QUEUE_PROVIDERS, type QueueName } from '@/lib/queues';
+import type { Sql } from '@/lib/sql';
 import { RETRY_BACKOFF_TYPE, RETRY_POLICIES } from '@/workers/resilience/retry-policy';
 
 export interface JobContract<Payload extends Record<string, unknown> = Record<string, unknown>> {
@@ -37,8 +38,37 @@ export interface JobContract<Payload extends Record<string, unknown> = Record<st
    * (lib/tenant-pacer.ts) so it never delays other workspaces' jobs in the same queue.
    */
   readonly pacedByTenant?: boolean;
+  /** Requests of which one run serves many: collapsed in the queue by BullMQ's deduplication. */
+  readonly deduplication?: JobDeduplication<Payload>;
   /** Defaults: the queue's retry policy (retry-policy.ts) and RETENTION. */
   readonly options: JobsOptions;
+}
+
+/**
+ * Work where one run serves every request made before it (docs/backpressure.md#job-ids-or-deduplication).
+ * Each request keeps its own job id and outbox row; an add whose deduplication id already has a
+ * job in the queue is collapsed into that job by BullMQ, so the request's own job never exists.
+ */
+export interface JobDeduplication<Payload extends Record<string, unknown>> {
+  /** BullMQ's deduplication for one payload: the id requests collapse under, and the mode. */
+  options(payload: Payload): DeduplicationOptions;
+  /**
+   * SQL that is true when the request (its user, and when it was made) was served by a run after
+   * it: how the reconciler accounts for a row whose own job never existed once the job it
+   * collapsed into has finished.
+   */
+  servedSql(request: { userId: Sql; since: Sql }): Sql;
+}
+
+/**
+ * The options one job is added with: its contract's defaults, and its deduplication for this
+ * payload. A payload that fails its schema is added without, and fails in its handler.
+ */
+export function addOptions(contract: JobContract, payload: Record<string, unknown>): JobsOptions {
+  if (!contract.deduplication) return contract.options;
+  const parsed = contract.payload.safeParse(payload);
+  if (!parsed.success) return contract.options;
+  return { ...contract.options, deduplication: contract.deduplication.options(parsed.data) };
 }
 
 /** The retention every job shares: enough history for the status page and the admin, bounded. */
@@ -77,7 +107,7 @@ export function outboxEntry<Payload extends Record<string, unknown>>(
     jobName: contract.name,
     jobId: contract.jobId(parsed),
     payload: parsed,
-    tenant: contract.pacedByTenant ? tenant : null,
+    tenant: tenant ?? null,
     ...(availableAt ? { availableAt } : {}),
   };
 }

@@ -4,6 +4,9 @@
 import type { JobContract } from '@/workers/jobs/define-job';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import {
+  eraseAnalyticsEvents,
+  eraseAvatar,
+  eraseCrmContact,
   generateAvatar,
   sendGettingStartedEmail,
   sendInviteEmail,
@@ -19,6 +22,9 @@ import { trackSignupEventHandler } from '@/workers/jobs/analytics/track-signup-e
 import { sendInviteEmailHandler } from '@/workers/jobs/email/send-invite-email.handler';
 import { sendVerificationEmailHandler } from '@/workers/jobs/email/send-verification-email.handler';
 import { sendGettingStartedEmailHandler } from '@/workers/jobs/email/send-getting-started-email.handler';
+import { eraseCrmContactHandler } from '@/workers/jobs/crm/erase-crm-contact.handler';
+import { eraseAvatarHandler } from '@/workers/jobs/avatar/erase-avatar.handler';
+import { eraseAnalyticsEventsHandler } from '@/workers/jobs/analytics/erase-analytics-events.handler';
 
 export interface JobHandler<Payload extends Record<string, unknown> = Record<string, unknown>> {
   contract: JobContract<Payload>;
@@ -41,5 +47,8 @@ export const JOB_HANDLERS: ReadonlyMap<string, JobHandler> = new Map(
     pair(sendInviteEmail, sendInviteEmailHandler),
     pair(sendVerificationEmail, sendVerificationEmailHandler),
     pair(sendGettingStartedEmail, sendGettingStartedEmailHandler),
+    pair(eraseCrmContact, eraseCrmContactHandler),
+    pair(eraseAnalyticsEvents, eraseAnalyticsEventsHandler),
+    pair(eraseAvatar, eraseAvatarHandler),
   ].map((handler) => [handler.contract.name, handler]),
 );

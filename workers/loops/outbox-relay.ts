@@ -9,7 +9,7 @@ import { relayPendingBatch } from '@/lib/outbox';
 import { startPollLoop, type PollLoop } from '@/lib/poll-loop';
 import type { QueueSet } from '@/lib/queues';
 import type { Pool } from '@/lib/sql';
-import { jobOptions } from '@/workers/jobs/job-contracts';
+import { jobOptions, pacedByTenant } from '@/workers/jobs/job-contracts';
 
 export interface OutboxRelayOptions {
   /** Rows per claim; one addBulk per queue per batch. */
@@ -30,7 +30,7 @@ export function startOutboxRelay(
     idleMs,
     maxBackoffMs,
     async pass() {
-      const result = await relayPendingBatch(pool, { queues, jobOptions }, { batchSize, minAgeMs });
+      const result = await relayPendingBatch(pool, { queues, jobOptions, pacedByTenant }, { batchSize, minAgeMs });
       if (result.error) throw result.error;
       if (result.dispatched > 0) log.info('outbox rows dispatched', { count: result.dispatched });
       // A full batch means more are waiting: go again at once.

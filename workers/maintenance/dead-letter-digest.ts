@@ -12,6 +12,7 @@
 import type { Logger } from '@/lib/log';
 import { query, sql, type Queryable } from '@/lib/sql';
 import { callProvider } from '@/workers/providers/http-provider';
+import type { ProviderApiKey } from '@/lib/provider-endpoints';
 
 export interface DeadLetterDigest {
   kind: 'dead-letter-digest';
@@ -32,6 +33,8 @@ export interface DeadLetterDigestDeps {
   log: Logger;
   /** Where the digest is POSTed; undefined logs it instead. */
   webhookUrl: string | undefined;
+  /** ALERT_WEBHOOK_API_KEY, sent with each POST when set. */
+  webhookKey?: ProviderApiKey;
   providerTimeoutMs: number;
   /** Aborts an in-flight webhook call (shutdown); the job then fails and is retried. */
   signal?: AbortSignal;
@@ -60,7 +63,7 @@ interface QueueRow {
 }
 
 export async function sendDeadLetterDigest(
-  { pool, log, webhookUrl, providerTimeoutMs, signal }: DeadLetterDigestDeps,
+  { pool, log, webhookUrl, webhookKey, providerTimeoutMs, signal }: DeadLetterDigestDeps,
   { now = new Date(), queues }: DeadLetterDigestOptions = {},
 ): Promise<DeadLetterDigestResult> {
   const date = now.toISOString().slice(0, 10);
@@ -86,6 +89,7 @@ export async function sendDeadLetterDigest(
     provider: 'alerts',
     method: 'POST',
     url: webhookUrl,
+    apiKey: webhookKey,
     idempotencyKey,
     body: digest,
     timeoutMs: providerTimeoutMs,

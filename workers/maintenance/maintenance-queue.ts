@@ -3,7 +3,11 @@
 //
 //   reconcile-signup-effects   every RECONCILE_EVERY_MS   puts back jobs Valkey lost (reconciler.ts)
 //   send-dead-letter-digest    daily at 08:00 UTC         unresolved dead letters (dead-letter-digest.ts)
-//   sweep-retention            hourly                     old completed jobs, old outbox rows (retention-sweep.ts)
+//   sweep-retention            hourly                     old completed jobs, old outbox rows, accounts never
+//                                                         confirmed, long-expired links (retention-sweep.ts)
+//
+// Beside the queue, each process runs the redrive loop (dead-letter-redrive.ts): batches paced in
+// seconds that any process may take, which a scheduler's once-per-interval job does not fit.
 //
 // Every worker process upserts the three schedulers and runs this queue's Worker. Upserting is
 // idempotent (an existing scheduler keeps its next run), so each task still runs once per interval
@@ -26,6 +30,7 @@ import {
   type ReconcileResult,
 } from '@/workers/maintenance/reconciler';
 import { sweepRetention, type RetentionSweepOptions, type RetentionSweepResult } from '@/workers/maintenance/retention-sweep';
+import { startDeadLetterRedrives, type RedriveLoopOptions } from '@/workers/maintenance/dead-letter-redrive';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -75,6 +80,7 @@ export interface MaintenanceSettings {
   sweep: Partial<RetentionSweepOptions>;
   /** How often this process upserts the schedulers again (see the loop in startMaintenance). */
   rescheduleEveryMs: number;
+  redrives: RedriveLoopOptions;
 }
 
 export type MaintenanceResult = ReconcileResult | DeadLetterDigestResult | RetentionSweepResult | { skipped: string };
@@ -127,6 +133,7 @@ export function startMaintenance(
     digestPattern: DIGEST_PATTERN,
     sweepEveryMs: SWEEP_EVERY_MS,
     sweep: {},
+    redrives: {},
     // As often as the reconciler runs, and at least as often as its default: a lost schedule then
     // comes back as soon as lost jobs do, even while the reconciler is off.
     rescheduleEveryMs: Math.min(RECONCILE_EVERY_MS, reconcileEveryMs > 0 ? reconcileEveryMs : Infinity),
@@ -147,6 +154,7 @@ export function startMaintenance(
         pool,
         log,
         webhookUrl: config.alerts.webhookUrl,
+        webhookKey: config.alerts.webhookKey,
         providerTimeoutMs: config.providers.timeoutMs,
         signal,
       }),
@@ -173,6 +181,7 @@ export function startMaintenance(
   // schedule. Every process upserts them again each rescheduleEveryMs, which changes nothing while
   // they exist.
   const stopping = new AbortController();
+  const redrives = startDeadLetterRedrives({ pool, queues, log }, settings.redrives);
   void (async () => {
     while (!stopping.signal.aborted) {
       try {
@@ -189,6 +198,7 @@ export function startMaintenance(
   return {
     async close() {
       stopping.abort();
+      await redrives.stop();
       // worker.close() waits forever while Valkey is gone; a task cut short is simply done again by
       // its next run.
       await closeWithGrace(

@@ -5,14 +5,16 @@
 // Valkey is not the system of record. With AOF `everysec` a crash loses up to a second of writes;
 // a failover to a replica that had not caught up, or a FLUSHALL, loses everything. PostgreSQL
 // still knows every signup's work: one outbox row per job, and one effect row per job that was
-// done. A dispatched job whose effect is missing must be accounted for in one of three ways:
+// done. A dispatched job whose effect is missing must be accounted for in one of four ways:
 //
 //   queued or running   BullMQ holds it (waiting, delayed, prioritized, active) or finished it
 //                       (completed: the handler may have had nothing to do);
 //   dead-lettered       a dead_letters row waits for a person, or a person discarded it; a job in
 //                       BullMQ's failed set without that row (its worker died before the insert)
 //                       gets the row written here;
-//   done                its effect row exists.
+//   done                its effect row exists;
+//   skipped on purpose  its handler found nothing to do (the address already has an account) and
+//                       left a job_outcomes row (workers/runtime/job-outcomes.ts).
 //
 // Anything else is lost and is added again. The outbox relay and this are the only ways work
 // re-enters the queues, and both are idempotent: job ids are derived from the user id (or the
@@ -22,6 +24,10 @@
 // row says: the delay left until its time, and its tenant's pacing.
 // Two passes racing each other (one ran past its interval) therefore change nothing either.
 //
+// A job whose contract deduplicates (one run serves many requests) may never have existed: BullMQ
+// collapsed its add into a job of the same deduplication id. Its row is accounted for by that job
+// while it exists, and once it is gone, by the contract's servedSql: a run after the request.
+//
 // Removing a job by hand in the admin does not cancel it: this puts it back. Discarding its dead
 // letter is how a person decides a job must not run.
 import type { Job, Queue } from 'bullmq';
@@ -29,10 +35,10 @@ import { QUEUE_NAMES } from '@/lib/config';
 import type { Logger } from '@/lib/log';
 import { metrics } from '@/lib/metrics';
 import { effectExistsSql } from '@/lib/job-effects';
-import { enqueueRows, fromSql, type OutboxRow, type OutboxSqlRow } from '@/lib/outbox';
+import { fromSql, redispatchRows, type OutboxRow, type OutboxSqlRow } from '@/lib/outbox';
 import type { QueueSet } from '@/lib/queues';
 import { join, query, raw, sql, type Pool, type Queryable } from '@/lib/sql';
-import { ALL_JOBS, jobOptions } from '@/workers/jobs/job-contracts';
+import { ALL_JOBS, ERASURE_JOBS, jobOptions, pacedByTenant } from '@/workers/jobs/job-contracts';
 import { writeDeadLetter } from '@/workers/runtime/dead-letter-recorder';
 
 /**
@@ -110,9 +116,10 @@ export async function reconcileOnce(
 }
 
 /**
- * Dispatched outbox rows in the window whose user exists, whose effect does not, and whose job has
- * no dead letter that is waiting for a person or was discarded by one. Undispatched rows belong to
- * the relay.
+ * Dispatched outbox rows in the window whose user exists (or, for an erasure, is gone), whose
+ * effect does not, and whose job has no dead letter that is waiting for a person or was discarded
+ * by one, and no recorded skip.
+ * Undispatched rows belong to the relay.
  */
 function candidates(
   pool: Pool,
@@ -122,7 +129,7 @@ function candidates(
   const graceSecs = graceMs / 1_000;
   return query<CandidateRow>(pool, sql`
     WITH recent AS (
-      SELECT o.id, o.queue, o.job_name, o.job_id, o.payload, o.tenant, o.available_at,
+      SELECT o.id, o.queue, o.job_name, o.job_id, o.payload, o.tenant, o.available_at, o.trace_context, o.created_at,
              CASE WHEN o.payload->>'userId' ~* ${UUID_PATTERN} THEN (o.payload->>'userId')::uuid END AS user_id,
              CASE WHEN o.payload->>'invitationId' ~* ${UUID_PATTERN} THEN (o.payload->>'invitationId')::uuid END AS invitation_id
         FROM outbox_messages o
@@ -134,14 +141,18 @@ function candidates(
          AND o.created_at <= now() - make_interval(secs => ${graceSecs}::float8)
          AND o.id > ${afterId.toString()}::bigint
     )
-    SELECT r.id, r.queue, r.job_name, r.job_id, r.payload, r.tenant, r.available_at
+    SELECT r.id, r.queue, r.job_name, r.job_id, r.payload, r.tenant, r.available_at, r.trace_context
       FROM recent r
-     -- Work for a user or an invitation that no longer exists is owed to nobody.
+     -- Work for a user or an invitation that no longer exists is owed to nobody, but for the
+     -- erasure of a deleted account's data at the providers, owed because the user is gone.
      WHERE (EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)
-            OR EXISTS (SELECT 1 FROM invitations i WHERE i.id = r.invitation_id))
+            OR EXISTS (SELECT 1 FROM invitations i WHERE i.id = r.invitation_id)
+            OR r.job_name = ANY(${ERASURE_JOBS.map((contract) => contract.name)}::text[]))
        AND NOT EXISTS (
              SELECT 1 FROM dead_letters d
               WHERE d.job_id = r.job_id AND (d.resolution IS NULL OR d.resolution = 'discarded'))
+       -- A job that ran and skipped on purpose has no effect row, and needs none.
+       AND NOT EXISTS (SELECT 1 FROM job_outcomes jo WHERE jo.job_id = r.job_id)
        AND ${effectMissing}
      ORDER BY r.id
      LIMIT ${batchSize}`);
@@ -149,13 +160,15 @@ function candidates(
 
 /**
  * True for a row whose job's effect row does not exist, by each contract's effect declaration
- * (lib/job-effects.ts). A job no contract knows is left alone: this pass cannot tell it done.
+ * (lib/job-effects.ts), and for a deduplicating contract, whose request no later run served. A
+ * job no contract knows is left alone: this pass cannot tell it done.
  */
 const effectMissing = sql`CASE r.job_name ${join(
-  ALL_JOBS.map(
-    (contract) =>
-      sql`WHEN ${contract.name} THEN NOT ${effectExistsSql(contract.effect, { jobId: raw('r.job_id'), payload: raw('r.payload') })}`,
-  ),
+  ALL_JOBS.map((contract) => {
+    const effect = effectExistsSql(contract.effect, { jobId: raw('r.job_id'), payload: raw('r.payload') });
+    const served = contract.deduplication?.servedSql({ userId: raw('r.user_id'), since: raw('r.created_at') });
+    return sql`WHEN ${contract.name} THEN NOT ${effect}${served ? sql` AND NOT ${served}` : sql``}`;
+  }),
   ' ',
 )} ELSE false END`;
 
@@ -167,7 +180,7 @@ async function accountFor(
   // getJob is one HGETALL, pipelined over the connection; getJobState scans the wait list, so it
   // is asked only of finished jobs, where it answers from the completed and failed sets first.
   const jobs = await Promise.all(rows.map((row) => queues[row.queue].getJob(row.jobId)));
-  const lost = rows.filter((_, index) => jobs[index] === undefined);
+  const lost = await withoutCollapsed(queues, rows.filter((_, index) => jobs[index] === undefined));
   const finished = rows.flatMap((row, index) => {
     const job = jobs[index];
     return job?.finishedOn ? [{ row, job }] : [];
@@ -175,12 +188,30 @@ async function accountFor(
   const states = await Promise.all(finished.map(({ row }) => queues[row.queue].getJobState(row.jobId)));
   const failed = finished.filter((_, index) => states[index] === 'failed');
 
-  if (lost.length > 0) await enqueueRows({ queues, jobOptions }, lost);
+  // Each job continues its signup's trace; this pass's span links to them (lib/outbox.ts).
+  if (lost.length > 0) await redispatchRows({ queues, jobOptions, pacedByTenant }, lost, 'reconciler');
   let deadLettersWritten = 0;
   for (const { row, job } of failed) {
     if (await writeMissingDeadLetter(pool, queues[row.queue], row.jobId, job)) deadLettersWritten += 1;
   }
   return { reenqueued: lost.length, deadLettersWritten };
+}
+
+/**
+ * Of rows whose job does not exist, those whose add was collapsed into a job that still exists
+ * (its deduplication id names it) are that job's to serve; the rest are lost. One GET per
+ * deduplicating row and one HGETALL per job named, pipelined.
+ */
+async function withoutCollapsed(queues: QueueSet, rows: OutboxRow[]): Promise<OutboxRow[]> {
+  const collapsed = await Promise.all(
+    rows.map(async (row) => {
+      const deduplication = jobOptions(row.jobName, row.payload).deduplication;
+      if (!deduplication) return false;
+      const joined = await queues[row.queue].getDeduplicationJobId(deduplication.id);
+      return joined !== null && (await queues[row.queue].getJob(joined)) !== undefined;
+    }),
+  );
+  return rows.filter((_, index) => !collapsed[index]);
 }
 
 /**

@@ -1,5 +1,7 @@
-// Calls an HTTP provider with a deadline and an idempotency key, and turns every way the call can
-// fail into the taxonomy of provider-errors.ts.
+// Calls an HTTP provider with a deadline, an idempotency key and its API key, and turns every way
+// the call can fail into the taxonomy of provider-errors.ts. Certificates are verified as Node
+// verifies them (NODE_EXTRA_CA_CERTS adds a private CA); an untrusted one, like a refused key, is a
+// configuration error that no retry can fix (docs/providers.md).
 //
 // Through node:http over kept-alive connections rather than fetch: measured on the 2-core machine,
 // one call through fetch cost 0.79 ms of the worker's CPU and the same call through node:http
@@ -10,8 +12,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SpanKind } from '@opentelemetry/api';
 import { observeProviderCall } from '@/workers/providers/observe-provider-call';
 import { inSpan } from '@/lib/tracing';
+import { apiKeyHeaders, type ProviderApiKey, type ProviderVariables } from '@/lib/provider-endpoints';
 import {
   PermanentProviderError,
+  authRefusal,
+  untrustedCertificate,
   RateLimitedProviderError,
   TransientProviderError,
   parseRetryAfterMs,
@@ -23,10 +28,20 @@ const DEFAULT_RETRY_AFTER_MS = 1_000;
 
 export interface ProviderRequest {
   provider: ProviderName;
-  method: 'POST' | 'PUT';
+  method: 'POST' | 'PUT' | 'DELETE';
   url: string;
-  idempotencyKey: string;
-  body: unknown;
+  /**
+   * Every request that creates something carries one. A DELETE needs none: repeating it is
+   * harmless by itself, and under a key a provider would replay the first answer instead of
+   * deleting what was created since (docs/failure-model.md#erasure).
+   */
+  idempotencyKey?: string;
+  /** Sent in its configured header; a 401 or 403 then names the variable to check. */
+  apiKey?: ProviderApiKey;
+  /** The settings named in configuration errors, when not the provider's usual ones (email's HTTP mode). */
+  variables?: ProviderVariables;
+  /** Absent for a request without a body (a DELETE). */
+  body?: unknown;
   contentType?: string;
   timeoutMs: number;
   /** The job's cancellation signal; the call is aborted when it fires. */
@@ -56,6 +71,8 @@ async function send<Response>({
   method,
   url,
   idempotencyKey,
+  apiKey,
+  variables,
   body,
   contentType = 'application/json',
   timeoutMs,
@@ -66,9 +83,16 @@ async function send<Response>({
   const target = new URL(url);
   let answer: Answer;
   try {
-    const payload = contentType === 'application/json' ? JSON.stringify(body) : (body as Uint8Array);
-    answer = await exchange(target, method, { 'content-type': contentType, 'idempotency-key': idempotencyKey }, payload, abort);
+    const payload = body === undefined ? '' : contentType === 'application/json' ? JSON.stringify(body) : (body as Uint8Array);
+    const headers = {
+      ...(body === undefined ? {} : { 'content-type': contentType }),
+      ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
+      ...apiKeyHeaders(apiKey),
+    };
+    answer = await exchange(target, method, headers, payload, abort);
   } catch (cause) {
+    const untrusted = untrustedCertificate(provider, target.hostname, cause, variables);
+    if (untrusted) throw untrusted;
     const reason = timeout.aborted
       ? `no answer within ${timeoutMs} ms`
       : signal?.aborted
@@ -87,6 +111,7 @@ async function send<Response>({
     throw new RateLimitedProviderError(provider, what, retryAfterMs);
   }
   if (status >= 500 || status === 408) throw new TransientProviderError(provider, what);
+  if (status === 401 || status === 403) throw authRefusal(provider, what, undefined, variables);
   throw new PermanentProviderError(provider, what);
 }
 

@@ -1,9 +1,10 @@
 // A worker process's own /metrics, on WORKER_METRICS_PORT: its jobs' wait and processing times,
-// provider calls, retries, dead letters, breaker transitions, relay and reconciler counts. The
-// queues' depth and workers are served once, by the web's /api/metrics, since every process would
-// read the same numbers from Valkey. Same token rule as the web: METRICS_TOKEN, when set, is
-// required as a bearer token. Each worker process needs its own port on a host; in the compose
-// file each container has its own network, so all use 9464 and Prometheus finds them by DNS.
+// provider calls, retries, dead letters, breaker transitions, relay and reconciler counts, each
+// counter with a series for every job from the start. The queues' depth and workers, and the
+// outbox's backlog, are served once, by the web's /api/metrics, since every process would read the
+// same numbers. Same token rule as the web: METRICS_TOKEN, when set, is required as a bearer
+// token. Each worker process needs its own port on a host; in the compose file each container has
+// its own network, so all use 9464 and Prometheus finds them by DNS.
 //
 // GET /healthz answers `ok` to anyone while the event loop serves: the liveness signal of compose's
 // healthcheck and the Kubernetes probes, which cannot send the token. It reaches neither Valkey nor
@@ -15,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@/lib/log';
 import type { Metrics } from '@/lib/metrics';
 import { exposition, isAuthorizedScrape } from '@/lib/metrics-scrape';
+import { ALL_JOBS } from '@/workers/jobs/job-contracts';
 
 export interface MetricsServer {
   /** The port it listens on (the one asked for, or the one picked for 0). */
@@ -51,7 +53,7 @@ export async function startMetricsServer({
       response.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end('Unauthorized\n');
       return;
     }
-    exposition(metrics).then(
+    exposition(metrics, { jobs: ALL_JOBS }).then(
       (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       (error: unknown) => {
         log.error('metrics: could not render the registry', { error: error instanceof Error ? error.message : String(error) });

@@ -6,6 +6,10 @@
 // expires, and the next stalled-job check (every stalledInterval, run by any live worker) puts the
 // job back in the queue. A job that stalls more than maxStalledCount times is failed and
 // dead-lettered instead of crashing worker after worker.
+//
+// Stopping: running jobs get until the shutdown deadline to finish; then their attempts are aborted
+// (worker.cancelAllJobs) and handed back to the queue without spending an attempt. An admin's cancel
+// request reaches the process running the job over pub/sub (job-cancellation.ts).
 import { MetricsTime, Queue, Worker, type Processor } from 'bullmq';
 import type { Valkey } from '@/lib/valkey';
 import { childProcessEnv, type Config, type QueueName } from '@/lib/config';
@@ -15,10 +19,12 @@ import { queuePrefix } from '@/lib/queues';
 import type { Pool } from '@/lib/sql';
 import { queueTelemetry } from '@/lib/tracing';
 import { isConnectionError } from '@/lib/valkey';
-import { closeWithGrace } from '@/lib/deadline';
+import { closeWithGrace, settlesWithin } from '@/lib/deadline';
 import { recordFailuresOf } from '@/workers/runtime/dead-letter-recorder';
 import { createHandlerContext } from '@/workers/jobs/handler-context';
 import { processJob } from '@/workers/runtime/process-job';
+import { inTenantPlace, tenantGateFor } from '@/workers/runtime/tenant-gate';
+import { listenForCancellations, SHUTDOWN_ABORT, type CancellationListener } from '@/workers/runtime/job-cancellation';
 import type { BatchedBreaker } from '@/workers/resilience/batched-breaker';
 import { providerBreaker } from '@/workers/resilience/provider-breaker';
 import { QUEUE_LIMITERS, type QueueLimiter } from '@/lib/queues';
@@ -64,9 +70,22 @@ const SANDBOXED_PROCESSORS: Partial<Record<QueueName, URL>> = {
 };
 const SANDBOX_EXEC_ARGV = BUNDLED ? [] : ['--import', 'tsx'];
 
+/**
+ * After the shutdown deadline, how long aborted attempts get to hand their jobs back: an aborted
+ * provider call ends at once, and the hand-back is one script; a sandbox child still starting up
+ * takes longer. Short enough that this, the breakers' and the queues' second each fit in the 5 s
+ * net workers/main.ts keeps over the deadline.
+ */
+const HAND_BACK_GRACE_MS = 2_000;
+
 export interface RunningWorkers {
   workers: Worker[];
-  /** Stops taking jobs and waits for running ones, at most `deadlineMs`, then abandons them. */
+  /** Listens for the admin's cancel requests; settled once subscribed. */
+  cancellations: CancellationListener;
+  /**
+   * Stops taking jobs and waits for running ones, at most `deadlineMs`; then aborts them and hands
+   * them back to the queue, and abandons to the stalled-job check any that cannot be handed back.
+   */
   close(deadlineMs: number): Promise<void>;
 }
 
@@ -108,8 +127,14 @@ export function startWorkers({
     const retryDelayMs = backoff[name] ?? ((attemptsMade: number) => backoffDelayMs(attemptsMade, RETRY_POLICIES[name]));
 
     const sandbox = SANDBOXED_PROCESSORS[name];
-    const inProcess: Processor = (job, _token, signal) =>
-      processJob(job, context, { rateLimit: (ms) => queue.rateLimit(ms), breaker, signal });
+    const tenantGate = tenantGateFor(queue, { config, connection, log });
+    const inProcess: Processor = (job, token, signal) =>
+      inTenantPlace(
+        tenantGate,
+        job,
+        (untilMs) => job.moveToDelayed(untilMs, token),
+        () => processJob(job, context, { rateLimit: (ms) => queue.rateLimit(ms), breaker, signal, handBack: () => job.moveToDelayed(Date.now(), token) }),
+      );
 
     const worker = new Worker(name, sandbox ?? inProcess, {
       connection,
@@ -148,21 +173,30 @@ export function startWorkers({
     recordFailuresOf(worker, queue, { pool, log });
     return worker;
   });
+  const cancellations = listenForCancellations({
+    connection,
+    basePrefix: config.queuePrefix,
+    workers: new Map(config.workerQueues.map((name, index) => [name, workers[index] as Worker])),
+    log,
+  });
 
   return {
     workers,
+    cancellations,
     async close(deadlineMs) {
-      // worker.close() waits forever while Valkey is gone, hence the deadline; the abandoned jobs'
-      // locks expire and another worker picks them up.
-      const closed = await closeWithGrace(
-        {
-          close: () => Promise.all(workers.map((worker) => worker.close())),
-          forceClose: () => Promise.all(workers.map((worker) => worker.close(true))),
-        },
-        { graceMs: deadlineMs },
-      );
-      if (closed !== 'closed') {
-        log.warn('shutdown deadline passed; abandoning running jobs to the stalled-job check', { deadlineMs });
+      cancellations.close();
+      // worker.close() waits forever while Valkey is gone, hence the deadlines; jobs that could not
+      // be handed back keep their locks until they expire, and another worker picks them up.
+      const closing = Promise.all(workers.map((worker) => worker.close()));
+      if (!(await settlesWithin(closing, deadlineMs))) {
+        for (const worker of workers) worker.cancelAllJobs(SHUTDOWN_ABORT);
+        const handedBack = await settlesWithin(closing, HAND_BACK_GRACE_MS);
+        log.warn(
+          handedBack
+            ? 'shutdown deadline passed; running jobs handed back to the queue'
+            : 'shutdown deadline passed; abandoning running jobs to the stalled-job check',
+          { deadlineMs },
+        );
       }
       // The breakers' last gathered results, then the queues.
       await closeWithGrace({ close: () => Promise.all(breakers.map((breaker) => breaker.close())) }, { graceMs: 1_000 });

@@ -1,8 +1,9 @@
-// Who may use the admin area: the browser with a valid session cookie (admin-session.ts), or, on
+// Who may use the admin area: the browser with a live session cookie (session-store.ts), or, on
 // /api/admin/* for scripts, HTTP Basic credentials matching ADMIN_USER / ADMIN_PASSWORD, compared
-// in constant time. Without a configured password nobody may. Wrong Basic credentials count towards
-// the same per-address throttle as the login form (login-throttle.ts). That is judged here, in the
-// route, and not in the proxy, because only here does Next tell us the client's address.
+// in constant time. Without a configured password nobody may. Wrong Basic credentials spend from
+// the same budgets as the login form, per client address, per account and from everyone
+// (login-throttle.ts). That is judged here, in the route, and not in the proxy, so that each
+// attempt is judged and counted once.
 //
 // State-changing requests must come from this site. A session cookie is SameSite=Strict, but a
 // write it authenticates must also prove its origin (Origin, or Sec-Fetch-Site: same-origin), so
@@ -13,14 +14,17 @@ import 'server-only';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { SECURE_SESSION_COOKIE, SESSION_COOKIE, sessionCookieFrom, verifySessionCookie } from '@/app/_admin/auth/admin-session';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE, sessionCookieFrom } from '@/app/_admin/auth/admin-session';
+import { adminSessions, liveSession, SessionStoreUnavailable, type AdminSessionStore } from '@/app/_admin/auth/session-store';
 import { loginThrottle, type LoginThrottle } from '@/app/_admin/auth/login-throttle';
-import { clientAddress } from '@/app/_signup/rate-limiter';
+import { clientAddress } from '@/lib/client-address';
 import { config } from '@/lib/config';
 
 export interface AdminCredentials {
   user: string;
   password?: string;
+  /** SESSION_SECRET: the session cookies' key (admin-session.ts). */
+  sessionSecret?: string;
 }
 
 export interface AdminIdentity {
@@ -37,36 +41,55 @@ export function isSafeMethod(method: string): boolean {
 
 type AdminCheck =
   | { identity: AdminIdentity; via: 'session' | 'basic' }
-  | { refused: 'missing' | 'wrong' };
+  | { refused: 'missing' | 'sessions-unavailable' }
+  | { refused: 'wrong'; namesAccount: boolean };
 
 /** Who the request's credentials name, without looking at its method or origin. */
-function identifyAdmin(request: Request, admin: AdminCredentials, now = Date.now()): AdminCheck {
-  const session = verifySessionCookie(sessionCookieFrom(request.headers), admin, now);
-  if (session) return { identity: { user: session.user }, via: 'session' };
+async function identifyAdmin(request: Request, admin: AdminCredentials, now: number, sessions?: AdminSessionStore): Promise<AdminCheck> {
+  const cookie = sessionCookieFrom(request.headers);
+  if (cookie) {
+    try {
+      const session = await liveSession(cookie, admin, sessions ?? adminSessions(), now);
+      if (session) return { identity: { user: session.user }, via: 'session' };
+    } catch (error) {
+      if (!(error instanceof SessionStoreUnavailable)) throw error;
+      return { refused: 'sessions-unavailable' };
+    }
+  }
 
   const given = basicCredentials(request.headers.get('authorization'));
   if (!given) return { refused: 'missing' };
-  return credentialsMatch(given, admin) ? { identity: { user: given.user }, via: 'basic' } : { refused: 'wrong' };
+  const checked = checkCredentials(given, admin);
+  return checked.matches ? { identity: { user: given.user }, via: 'basic' } : { refused: 'wrong', namesAccount: checked.namesAccount };
 }
 
 export interface AuthenticateOptions {
   now?: number;
   /** Defaults to this process's throttle, shared with the login form. */
   throttle?: LoginThrottle;
+  /** Defaults to this process's store of live sessions (session-store.ts). */
+  sessions?: AdminSessionStore;
 }
 
-export function authenticateAdmin(request: Request, admin: AdminCredentials, options: AuthenticateOptions = {}): AdminIdentity | Response {
+export async function authenticateAdmin(
+  request: Request,
+  admin: AdminCredentials,
+  options: AuthenticateOptions = {},
+): Promise<AdminIdentity | Response> {
   const { now = Date.now(), throttle = loginThrottle() } = options;
-  const check = identifyAdmin(request, admin, now);
+  const check = await identifyAdmin(request, admin, now, options.sessions);
   if ('identity' in check && check.via === 'session') return checkOrigin(request, check);
+  if ('refused' in check && check.refused === 'sessions-unavailable') return sessionsUnavailable();
 
-  // Asked before the answer is revealed: an address out of attempts learns nothing, even when it
-  // guesses right. Requests without credentials neither count nor wait.
-  const client = clientAddress(request.headers);
-  const decision = 'identity' in check || check.refused === 'wrong' ? throttle.check(client, now) : ({ allowed: true } as const);
-  if (!decision.allowed) return tooManyAttempts(decision.retryAfterSeconds);
+  // Asked before the answer is revealed: while a budget is spent, a guesser learns nothing, even
+  // when it guesses right. Requests without credentials neither count nor wait.
+  const attempt =
+    'identity' in check ? { right: true, namesAccount: true } : check.refused === 'wrong' ? { right: false, namesAccount: check.namesAccount } : undefined;
+  if (attempt) {
+    const decision = await throttle.judge({ client: clientAddress(request.headers), via: 'basic', ...attempt }, options.now);
+    if (!decision.allowed) return tooManyAttempts(decision.retryAfterSeconds);
+  }
   if ('identity' in check) return checkOrigin(request, check);
-  if (check.refused === 'wrong') throttle.recordFailure(client, now);
   return adminUnauthorized();
 }
 
@@ -80,10 +103,26 @@ function checkOrigin(request: Request, check: { identity: AdminIdentity; via: 's
  * comes back to `nextPath` afterwards. Call it first, before reading anything.
  */
 export async function requireAdminPage(nextPath: string): Promise<AdminIdentity> {
+  const admin = await signedInAdmin();
+  if (!admin) redirect(loginPath(nextPath));
+  return admin;
+}
+
+/**
+ * The admin whose live session this request's cookie carries, for pages and server actions; none
+ * when Valkey cannot say (fail closed: session-store.ts), and the login form then says why.
+ */
+export async function signedInAdmin(): Promise<AdminIdentity | undefined> {
   const jar = await cookies();
-  const session = verifySessionCookie(jar.get(SECURE_SESSION_COOKIE)?.value ?? jar.get(SESSION_COOKIE)?.value, config().admin);
-  if (!session) redirect(loginPath(nextPath));
-  return { user: session.user };
+  const value = jar.get(SECURE_SESSION_COOKIE)?.value ?? jar.get(SESSION_COOKIE)?.value;
+  if (!value) return undefined;
+  try {
+    const session = await liveSession(value, config().admin, adminSessions());
+    return session && { user: session.user };
+  } catch (error) {
+    if (!(error instanceof SessionStoreUnavailable)) throw error;
+    return undefined;
+  }
 }
 
 /** The login page's address, coming back to `nextPath` (an admin path) after signing in. */
@@ -118,10 +157,18 @@ export function safeNextPath(next: unknown): string {
 
 /** Constant-time check of a user and password against the configured ones. */
 export function credentialsMatch(given: { user: string; password: string }, admin: AdminCredentials): boolean {
+  return checkCredentials(given, admin).matches;
+}
+
+/**
+ * credentialsMatch, and whether the user name alone was the admin's: the login budgets count wrong
+ * attempts on the account they name (login-throttle.ts). Never shown to the one who typed it.
+ */
+export function checkCredentials(given: { user: string; password: string }, admin: AdminCredentials): { matches: boolean; namesAccount: boolean } {
   // Both comparisons always run, so timing says nothing about which part was wrong.
   const userMatches = sameSecret(given.user, admin.user);
   const passwordMatches = sameSecret(given.password, admin.password ?? '');
-  return Boolean(admin.password) && userMatches && passwordMatches;
+  return { matches: Boolean(admin.password) && userMatches && passwordMatches, namesAccount: userMatches };
 }
 
 /**
@@ -154,13 +201,21 @@ export function adminUnauthorized(): Response {
   );
 }
 
+/** 503: a cookie that may be logged out is not taken while Valkey cannot say (session-store.ts). */
+function sessionsUnavailable(): Response {
+  return Response.json(
+    { error: 'The admin session cannot be checked: Valkey is unreachable. Try again in a moment.' },
+    { status: 503, headers: { 'retry-after': '5' } },
+  );
+}
+
 export function adminCrossSite(): Response {
   return Response.json({ error: 'Cross-site request refused.' }, { status: 403 });
 }
 
 function tooManyAttempts(retryAfterSeconds: number): Response {
   return Response.json(
-    { error: `Too many wrong credentials from this address; try again in ${retryAfterSeconds} s.` },
+    { error: `Too many wrong credentials; try again in ${retryAfterSeconds} s.` },
     { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
   );
 }

@@ -1,16 +1,14 @@
-// The admin's browser session: a signed cookie, so any web process can check it without shared
-// state. Its value is base64url(JSON {user, iat, exp}) + '.' + base64url(HMAC-SHA256 of that part).
+// The admin's browser session: a signed cookie naming a session the server keeps
+// (session-store.ts). Its value is base64url(JSON {sid, user, iat, exp}) + '.' + base64url(MAC).
 //
-// The signing key is derived from ADMIN_USER and ADMIN_PASSWORD, so no extra secret has to be
-// configured, every web process derives the same key, and changing the password (or the user)
-// logs every session out. The derivation is scrypt, not a fast KDF such as HKDF: a leaked cookie
-// is a known plaintext/MAC pair, and a slow derivation keeps it from being a cheap offline oracle
-// for guessing the password.
-//
-// A session cannot be revoked before it expires: logout removes the cookie from that browser, and
-// a stolen cookie stays valid until `exp`. The short lifetime is what bounds that.
+// The MAC is HMAC-SHA256 under a key made from SESSION_SECRET and the current credentials (an
+// HMAC of user and password under the secret), so a leaked cookie says nothing about the password
+// without the secret, and a changed password or user fails every older cookie with no store at all.
+// Checking the MAC needs no I/O, so the proxy does it too; only the route or page then asks
+// Valkey whether the session is still live (not logged out). docs/operations.md, "Who may use the
+// admin", has the whole story.
 import 'server-only';
-import { createHmac, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 export const SESSION_COOKIE = 'signup_admin';
@@ -30,17 +28,22 @@ export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 /** Tolerated clock drift between web processes for `iat`. */
 const CLOCK_SKEW_SECONDS = 60;
 
-/** Node's default scrypt cost (N = 2^14, 16 MiB): ~30 ms once per process and credentials. */
-const SCRYPT_COST = { N: 2 ** 14, r: 8, p: 1 } as const;
-const KEY_CONTEXT = 'signup-admin-session-v1';
+/** Separates this key from anything else ever derived from SESSION_SECRET. */
+const KEY_CONTEXT = 'signup-admin-session-v2';
 const SIGNATURE_BYTES = 32;
+/** 128 random bits: nobody guesses a live session's id. */
+const SESSION_ID_BYTES = 16;
 
 export interface SessionCredentials {
   user: string;
   password?: string;
+  /** SESSION_SECRET (lib/config.ts): without it, as without a password, no session is issued. */
+  sessionSecret?: string;
 }
 
 export interface AdminSession {
+  /** Random, and the session's name in the store (session-store.ts). */
+  sid: string;
   user: string;
   /** Issued at, Unix seconds. */
   iat: number;
@@ -49,12 +52,16 @@ export interface AdminSession {
 }
 
 const payloadSchema = z.object({
+  sid: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
   user: z.string().min(1),
   iat: z.number().int(),
   exp: z.number().int(),
 });
 
-/** The cookie's value for a fresh session; undefined when no password is configured. */
+/**
+ * A signed cookie for a fresh session, not yet live: session-store.ts's openSession records it.
+ * Undefined when no password or no session secret is configured.
+ */
 export function createSessionCookie(
   admin: SessionCredentials,
   now = Date.now(),
@@ -62,12 +69,15 @@ export function createSessionCookie(
   const key = signingKey(admin);
   if (!key) return undefined;
   const iat = Math.floor(now / 1_000);
-  const session = { user: admin.user, iat, exp: iat + SESSION_TTL_SECONDS };
+  const session = { sid: randomBytes(SESSION_ID_BYTES).toString('base64url'), user: admin.user, iat, exp: iat + SESSION_TTL_SECONDS };
   const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
   return { value: `${payload}.${sign(key, payload)}`, session };
 }
 
-/** The session a cookie value proves, or undefined when it is missing, forged, expired or stale. */
+/**
+ * The session a cookie value claims, or undefined when it is missing, forged, expired, or signed
+ * under other credentials or another secret. Whether it is still live is session-store.ts's question.
+ */
 export function verifySessionCookie(
   value: string | undefined,
   admin: SessionCredentials,
@@ -91,12 +101,12 @@ export function verifySessionCookie(
   const session = payloadSchema.safeParse(decoded);
   if (!session.success) return undefined;
   const nowSeconds = Math.floor(now / 1_000);
-  const { user, iat, exp } = session.data;
+  const { sid, user, iat, exp } = session.data;
   if (exp <= nowSeconds || iat > nowSeconds + CLOCK_SKEW_SECONDS || exp - iat > SESSION_TTL_SECONDS) return undefined;
   // The key already depends on the user; this keeps a renamed admin from inheriting old sessions
   // even if that ever changes.
   if (user !== admin.user) return undefined;
-  return { user, iat, exp };
+  return { sid, user, iat, exp };
 }
 
 export interface SessionCookieOptions {
@@ -149,17 +159,12 @@ function sign(key: Buffer, payload: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url');
 }
 
-// One entry: the process has one set of credentials (tests switch between a few).
-const derivedKeys = new Map<string, Buffer>();
-
+/**
+ * HMAC-SHA256(SESSION_SECRET, context, user, password): a fingerprint of the credentials that only
+ * the secret's holder can compute, so the cookie is no oracle for guessing the password. A fast
+ * HMAC, not a slow derivation: the secret's 32 random characters are what no one can guess.
+ */
 function signingKey(admin: SessionCredentials): Buffer | undefined {
-  if (!admin.password) return undefined;
-  const id = JSON.stringify([admin.user, admin.password]);
-  let key = derivedKeys.get(id);
-  if (!key) {
-    key = scryptSync(admin.password, `${KEY_CONTEXT}:${admin.user}`, 32, SCRYPT_COST);
-    derivedKeys.clear();
-    derivedKeys.set(id, key);
-  }
-  return key;
+  if (!admin.password || !admin.sessionSecret) return undefined;
+  return createHmac('sha256', admin.sessionSecret).update(JSON.stringify([KEY_CONTEXT, admin.user, admin.password])).digest();
 }

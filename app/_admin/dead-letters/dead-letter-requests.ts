@@ -13,6 +13,7 @@ import {
   replayDeadLetters,
   type DeadLetterSelection,
 } from '@/app/_admin/dead-letters/dead-letters';
+import { FINGERPRINT_PATTERN } from '@/lib/failure-fingerprint';
 import { QUEUE_NAMES, type QueueSet } from '@/lib/queues';
 
 export interface DeadLetterDeps {
@@ -31,6 +32,8 @@ const date = z.iso.datetime({ offset: true }).transform((value) => new Date(valu
 const listQuery = z.object({
   queue: z.enum(QUEUE_NAMES).optional(),
   error: z.string().max(200).optional(),
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN, 'must be 16 hex characters').optional(),
+  kind: z.enum(['failed', 'cancelled']).optional(),
   after: date.optional(),
   before: date.optional(),
   resolved: z.enum(['include', 'exclude']).default('exclude'),
@@ -46,14 +49,16 @@ const replayBody = z.union([
 const discardBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
 
 export async function listDeadLettersRequest(request: Request, deps: DeadLetterDeps): Promise<Response> {
-  const admin = authenticateAdmin(request, deps.admin);
+  const admin = await authenticateAdmin(request, deps.admin);
   if (admin instanceof Response) return admin;
   const query = listQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!query.success) return invalid(query.error);
-  const { queue, error, after, before, resolved, beforeId, limit } = query.data;
+  const { queue, error, fingerprint, kind, after, before, resolved, beforeId, limit } = query.data;
   const rows = await listDeadLetters(deps.db, {
     queue,
     errorContains: error,
+    fingerprint,
+    kind,
     failedAfter: after,
     failedBefore: before,
     includeResolved: resolved === 'include',
@@ -64,7 +69,7 @@ export async function listDeadLettersRequest(request: Request, deps: DeadLetterD
 }
 
 export async function replayDeadLettersRequest(request: Request, deps: DeadLetterDeps, oneId?: string): Promise<Response> {
-  const admin = authenticateAdmin(request, deps.admin);
+  const admin = await authenticateAdmin(request, deps.admin);
   if (admin instanceof Response) return admin;
 
   let selection: DeadLetterSelection;
@@ -91,7 +96,7 @@ export async function replayDeadLettersRequest(request: Request, deps: DeadLette
 }
 
 export async function discardDeadLetterRequest(request: Request, deps: DeadLetterDeps, oneId: string): Promise<Response> {
-  const admin = authenticateAdmin(request, deps.admin);
+  const admin = await authenticateAdmin(request, deps.admin);
   if (admin instanceof Response) return admin;
   const parsedId = id.safeParse(oneId);
   if (!parsedId.success) return invalid(parsedId.error);

@@ -1,15 +1,17 @@
 // Reading and acting on dead letters: list with filters, replay, discard. Used by the admin API.
 //
 // Replay re-adds a dead letter's job under its original id with fresh attempts. The ids are spread
-// over time (REPLAY_PER_SECOND, like SQS's redrive velocity), so replaying 10,000 cannot flood a
-// provider that has only just recovered. Replay stays idempotent: the handler's
+// over time (REPLAY_PER_SECOND, like SQS's redrive velocity, through lib/dead-letter-replay.ts,
+// which the workers' redrives share), so replaying 10,000 cannot flood a provider that has only
+// just recovered. Replay stays idempotent: the handler's
 // read-and-validate finds an effect that already exists and completes without a second one.
 // Every replay and discard is written to dead_letter_actions (who, what, when, why).
 import 'server-only';
 import type { Db } from '@/lib/db';
 import { Prisma } from '@/lib/generated/prisma/client';
+import { ReplayInterruptedError, requeueDeadLetters } from '@/lib/dead-letter-replay';
+import { fingerprintOfDeadLetter, type FailureFingerprint } from '@/lib/failure-fingerprint';
 import type { QueueName, QueueSet } from '@/lib/queues';
-import { QUEUE_NAMES } from '@/lib/queues';
 import { jobOptions } from '@/workers/jobs/job-contracts';
 
 export interface DeadLetterFilter {
@@ -18,6 +20,10 @@ export interface DeadLetterFilter {
   errorContains?: string;
   failedAfter?: Date;
   failedBefore?: Date;
+  /** A failure fingerprint (lib/failure-fingerprint.ts). */
+  fingerprint?: string;
+  /** 'failed' or 'cancelled'; both by default. */
+  kind?: 'failed' | 'cancelled';
   /** Resolved ones (replayed, discarded) too; by default only those still waiting for a person. */
   includeResolved?: boolean;
   /** Keyset pagination: rows with a smaller id than this. */
@@ -26,8 +32,6 @@ export interface DeadLetterFilter {
 }
 
 export const MAX_PAGE = 100;
-/** addBulk in chunks: one round trip per chunk, bounded memory per call. */
-const REPLAY_CHUNK = 500;
 
 export function listDeadLetters(db: Db, filter: DeadLetterFilter) {
   return db.deadLetter.findMany({
@@ -35,6 +39,8 @@ export function listDeadLetters(db: Db, filter: DeadLetterFilter) {
       queue: filter.queue,
       lastError: filter.errorContains ? { contains: filter.errorContains, mode: 'insensitive' } : undefined,
       failedAt: { gte: filter.failedAfter, lte: filter.failedBefore },
+      fingerprint: filter.fingerprint,
+      kind: filter.kind,
       resolution: filter.includeResolved ? undefined : null,
       id: filter.beforeId === undefined ? undefined : { lt: filter.beforeId },
     },
@@ -68,34 +74,17 @@ export async function replayDeadLetters(
   const requested = 'ids' in selection ? selection.ids.length : rows.length;
   const spacingMs = 1_000 / perSecond;
 
-  let enqueued = 0;
   try {
-    for (; enqueued < rows.length; enqueued += REPLAY_CHUNK) {
-      const chunk = rows.slice(enqueued, enqueued + REPLAY_CHUNK);
-      for (const queue of QUEUE_NAMES) {
-        const mine = chunk
-          .map((row, index) => ({ row, delay: Math.round((enqueued + index) * spacingMs) }))
-          .filter(({ row }) => row.queue === queue);
-        if (mine.length === 0) continue;
-        // The failed job still holds the id; it must go before the id can be added again.
-        await Promise.all(mine.map(({ row }) => removeIfFailed(queues, queue, row.jobId)));
-        await queues[queue].addBulk(
-          mine.map(({ row, delay }) => ({
-            name: row.jobName,
-            data: row.payload as Record<string, unknown>,
-            opts: { ...jobOptions(row.jobName), jobId: row.jobId, delay },
-          })),
-        );
-      }
-    }
+    await requeueDeadLetters(queues, rows, { jobOptions, spacingMs });
   } catch (error) {
+    if (!(error instanceof ReplayInterruptedError)) throw error;
     // Valkey failed midway: what was not enqueued goes back to waiting for a person. Rows of the
     // failed chunk may have been enqueued; replaying them again adds nothing (same job ids).
     await db.deadLetter.updateMany({
-      where: { id: { in: rows.slice(enqueued).map((row) => row.id) } },
+      where: { id: { in: rows.slice(error.enqueued).map((row) => row.id) } },
       data: { resolution: null, resolvedAt: null, resolvedBy: null, resolutionNote: null },
     });
-    throw error;
+    throw error.cause;
   }
 
   await audit(db, 'replay', actor, selection, rows.map((row) => row.id), note);
@@ -120,13 +109,33 @@ export async function discardDeadLetters(
   return { discarded: rows.length };
 }
 
-export function deadLetterActions(db: Db, limit = 50) {
-  return db.deadLetterAction.findMany({ orderBy: { id: 'desc' }, take: Math.min(limit, MAX_PAGE) });
+export interface FailureGroup extends FailureFingerprint {
+  count: number;
+  lastFailedAt: Date;
 }
 
-async function removeIfFailed(queues: QueueSet, queue: QueueName, jobId: string): Promise<void> {
-  const job = await queues[queue].getJob(jobId);
-  if (job && (await job.getState()) === 'failed') await job.remove();
+/** The unresolved dead letters per failure fingerprint, most first: one row per way of failing. */
+export async function failureGroups(db: Db, limit = 8): Promise<FailureGroup[]> {
+  const groups = await db.deadLetter.groupBy({
+    by: ['fingerprint'],
+    where: { resolution: null, fingerprint: { not: null } },
+    _count: { _all: true },
+    _max: { id: true, failedAt: true },
+    orderBy: [{ _count: { fingerprint: 'desc' } }, { fingerprint: 'asc' }],
+    take: limit,
+  });
+  const ids = groups.flatMap((group) => (group._max.id === null ? [] : [group._max.id]));
+  const samples = await db.deadLetter.findMany({ where: { id: { in: ids } }, select: { id: true, queue: true, lastError: true, stackTrace: true } });
+  return groups.flatMap((group) => {
+    const sample = samples.find((row) => row.id === group._max.id);
+    if (!sample || !group.fingerprint || !group._max.failedAt) return [];
+    // The label is recomputed from the newest letter; the stored fingerprint is what is filtered on.
+    return [{ ...fingerprintOfDeadLetter(sample), fingerprint: group.fingerprint, count: group._count._all, lastFailedAt: group._max.failedAt }];
+  });
+}
+
+export function deadLetterActions(db: Db, limit = 50) {
+  return db.deadLetterAction.findMany({ orderBy: { id: 'desc' }, take: Math.min(limit, MAX_PAGE) });
 }
 
 async function audit(

@@ -24,6 +24,11 @@ export interface QueueHealth {
   oldestWaitingAgeMs: number | null;
   deadLetters: { unresolved: number; oldestFailedAt: string | null };
   breaker: { provider: string; state: 'closed' | 'open' | 'half-open'; callsInWindow: number; failuresInWindow: number; opens: number; closes: number };
+  /**
+   * The tenants holding the most jobs back for their turn (lib/tenant-limits.ts), most first; empty
+   * when the queue has no per-tenant limits or nobody waits.
+   */
+  tenants: { tenant: string; held: number; running: number }[];
   verdict: Verdict;
   reasons: string[];
 }

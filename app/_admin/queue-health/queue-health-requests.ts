@@ -17,7 +17,7 @@ export interface QueueAdminDeps extends QueueHealthDeps {
 const queueName = z.enum(QUEUE_NAMES);
 
 export async function queueHealthRequest(request: Request, deps: QueueAdminDeps): Promise<Response> {
-  const admin = authenticateAdmin(request, deps.admin);
+  const admin = await authenticateAdmin(request, deps.admin);
   if (admin instanceof Response) return admin;
   return json(await queueHealth(deps));
 }
@@ -36,7 +36,7 @@ async function setPaused(
   queue: string | undefined,
   paused: boolean,
 ): Promise<Response> {
-  const admin = authenticateAdmin(request, deps.admin);
+  const admin = await authenticateAdmin(request, deps.admin);
   if (admin instanceof Response) return admin;
   const name = queueName.safeParse(queue);
   if (!name.success) {

@@ -8,7 +8,7 @@
 // Cheap enough to poll every 2 s with 100,000 jobs queued: per queue, one counting script (LLEN and
 // ZCARD), the two metrics lists' 60 newest points, the ids of the 100 newest completed jobs and their
 // hashes, the single oldest waiting job, the paused flag, the worker count (CLIENT LIST) and the
-// breaker's snapshot. That is ~9 commands plus one HGETALL per sampled job, whatever the queue's
+// breaker's snapshot, the five tenants holding most jobs back. That is ~11 commands plus one HGETALL per sampled job, whatever the queue's
 // length (bench/queue-health-refresh.ts measures it). Two aggregate queries cover the database.
 import 'server-only';
 import type { Job, Metrics, Queue } from 'bullmq';
@@ -16,6 +16,7 @@ import type { Db } from '@/lib/db';
 import { QUEUE_NAMES, QUEUE_PROVIDERS, type QueueName, type QueueSet } from '@/lib/queues';
 import { isConnectionError } from '@/lib/valkey';
 import { withDeadline } from '@/lib/deadline';
+import { topHeldTenantsOf } from '@/lib/tenant-limits';
 import type { LatencySummary, QueueHealth, QueueHealthReport } from '@/app/_admin/queue-health/health-report';
 import {
   HEALTH_LIMITS,
@@ -43,6 +44,8 @@ export interface QueueHealthDeps {
 const THROUGHPUT_MINUTES = 60;
 /** Newest completed jobs the latency percentiles are computed from: bounded cost per refresh. */
 const LATENCY_SAMPLE = 100;
+/** Tenants listed per queue: the few whose backlogs explain a queue's wait. */
+const TOP_TENANTS = 5;
 /** A refresh answers within one 2 s poll even if Valkey hangs rather than refuses. */
 const VALKEY_DEADLINE_MS = 1_500;
 
@@ -101,7 +104,7 @@ async function readQueue(
   breaker: QueueHealthDeps['breakers'][QueueName],
   now: number,
 ): Promise<ValkeyState> {
-  const [paused, counts, workers, completed, failed, recent, [oldest], snapshot] = await Promise.all([
+  const [paused, counts, workers, completed, failed, recent, [oldest], snapshot, tenants] = await Promise.all([
     queue.isPaused(),
     queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
     queue.getWorkersCount(),
@@ -112,6 +115,7 @@ async function readQueue(
     // the job the next worker would take, the one that has waited longest.
     queue.getWaiting(0, 0),
     breaker.snapshot(now),
+    topHeldTenantsOf(queue, TOP_TENANTS),
   ]);
   const completedPerMinute = perMinute(completed, now);
   const failedPerMinute = perMinute(failed, now);
@@ -146,6 +150,7 @@ async function readQueue(
       opens: snapshot.opens,
       closes: snapshot.closes,
     },
+    tenants,
   };
 }
 
@@ -233,6 +238,7 @@ function unknownQueueState(name: QueueName): ValkeyState {
     processingMs: null,
     oldestWaitingAgeMs: null,
     breaker: { provider, state: 'closed', callsInWindow: 0, failuresInWindow: 0, opens: 0, closes: 0 },
+    tenants: [],
   };
 }
 

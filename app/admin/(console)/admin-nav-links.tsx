@@ -6,6 +6,7 @@ import { usePathname } from 'next/navigation';
 
 const SECTIONS = [
   { href: '/admin', label: 'Health', matches: (path: string) => path === '/admin' },
+  { href: '/admin/jobs', label: 'Pending jobs', matches: (path: string) => path.startsWith('/admin/jobs') },
   { href: '/admin/dead-letters', label: 'Dead letters', matches: (path: string) => path.startsWith('/admin/dead-letters') },
   { href: '/admin/invites', label: 'Invitations', matches: (path: string) => path.startsWith('/admin/invites') },
 ] as const;

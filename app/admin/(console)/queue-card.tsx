@@ -1,6 +1,6 @@
 'use client';
 // One queue on the health page: its verdict and breaker, counts by state, the last hour's
-// throughput, latencies, and a pause switch. Everything comes from the polled QueueHealth.
+// throughput, latencies, the tenants waiting their turn, and a pause switch. Everything comes from the polled QueueHealth.
 import Link from 'next/link';
 import { useState } from 'react';
 import type { QueueHealth } from '@/app/_admin/queue-health/queue-health';
@@ -109,6 +109,28 @@ export function QueueCard({
       <p className="breaker-line small">
         <span className="muted">Breaker ({breaker.provider}):</span> {breakerDetail(queue)}
       </p>
+
+      {queue.tenants.length > 0 && (
+        <table className="tenant-table small" aria-label={`${queue.name}: tenants waiting their turn`}>
+          <caption className="muted">Waiting their turn (per-tenant limits)</caption>
+          <thead>
+            <tr>
+              <th scope="col">tenant</th>
+              <th scope="col" className="num">held back</th>
+              <th scope="col" className="num">running</th>
+            </tr>
+          </thead>
+          <tbody>
+            {queue.tenants.map((tenant) => (
+              <tr key={tenant.tenant}>
+                <td className="tenant-name">{tenant.tenant}</td>
+                <td className="num">{count(tenant.held)}</td>
+                <td className="num">{count(tenant.running)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
 
       {queue.reasons.length > 0 && (
         <ul className="queue-reasons">

@@ -13,7 +13,7 @@ import { createLogger } from '@/lib/log';
 const log = createLogger('web');
 
 export async function logIn(_previous: LoginFormState, formData: FormData): Promise<LoginFormState> {
-  const outcome = attemptLogin(formData, await headers(), { admin: config().admin, throttle: loginThrottle(), appUrl: config().appUrl });
+  const outcome = await attemptLogin(formData, await headers(), { admin: config().admin, throttle: loginThrottle(), appUrl: config().appUrl });
   if (!outcome.ok) {
     log.warn('admin login refused', { reason: outcome.state.error });
     return outcome.state;

@@ -1,10 +1,8 @@
 // The admin login page: the only page under /admin that the proxy lets strangers see. An admin who
 // is already signed in goes straight on.
 import type { Metadata } from 'next';
-import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { safeNextPath } from '@/app/_admin/auth/admin-auth';
-import { SESSION_COOKIE, verifySessionCookie } from '@/app/_admin/auth/admin-session';
+import { safeNextPath, signedInAdmin } from '@/app/_admin/auth/admin-auth';
 import { LoginForm } from '@/app/admin/login/login-form';
 import { config } from '@/lib/config';
 
@@ -35,7 +33,8 @@ export default async function AdminLoginPage({
     );
   }
 
-  if (verifySessionCookie((await cookies()).get(SESSION_COOKIE)?.value, admin)) redirect(next);
+  // A live session only: a logged-out cookie that still verifies would bounce between here and next.
+  if (await signedInAdmin()) redirect(next);
 
   return (
     <section className="card" aria-labelledby="login-heading">

@@ -19,7 +19,10 @@ export function DeleteAccountForm({ token }: { token: string }) {
       )}
       <label className="confirm-field">
         <input type="checkbox" name="confirm" value="yes" required />
-        <span>I understand that this deletes my account and everything saved with it, and cannot be undone.</span>
+        <span>
+          I understand that this deletes my account and everything saved with it, here and at our providers, and cannot
+          be undone.
+        </span>
       </label>
       <button type="submit" className="button button-danger" disabled={pending} aria-disabled={pending}>
         {pending ? 'Deleting…' : 'Delete my account'}

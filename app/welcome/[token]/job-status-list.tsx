@@ -27,7 +27,7 @@ const FOLLOW_UP_SETTLED: ReadonlySet<FollowUpState> = new Set(['sent', 'dead-let
  */
 const FOLLOW_UP_POLL_HORIZON_MS = 2 * 60 * 1_000;
 
-type PollProblem = 'unreachable' | 'gone' | undefined;
+type PollProblem = 'unreachable' | 'gone' | 'expired' | undefined;
 
 export function JobStatusList({ token, initialStatus }: { token: string; initialStatus: SignupStatus }) {
   const [status, setStatus] = useState(initialStatus);
@@ -45,8 +45,8 @@ export function JobStatusList({ token, initialStatus }: { token: string; initial
           cache: 'no-store',
           signal: controller.signal,
         });
-        if (response.status === 404) {
-          setProblem('gone');
+        if (response.status === 404 || response.status === 410) {
+          setProblem(response.status === 404 ? 'gone' : 'expired');
           return;
         }
         const body: unknown = response.ok ? await response.json() : undefined;
@@ -104,9 +104,9 @@ export function JobStatusList({ token, initialStatus }: { token: string; initial
         </dl>
       </div>
 
-      {!status.emailVerified && problem !== 'gone' && (
+      {!status.emailVerified && problem !== 'gone' && problem !== 'expired' && (
         <div className="verification-resend">
-          <p className="muted small">No email, or deleted it by mistake? We can send the link again, once a minute.</p>
+          <p className="muted small">No email, or deleted it by mistake? We can send a new link; each time you ask, the wait before the next one doubles.</p>
           <ResendVerificationForm token={token} />
         </div>
       )}
@@ -125,6 +125,7 @@ export function JobStatusList({ token, initialStatus }: { token: string; initial
           <p className="status-note">Could not refresh just now; trying again in a few seconds.</p>
         )}
         {problem === 'gone' && <p className="status-note">This signup no longer exists.</p>}
+        {problem === 'expired' && <p className="status-note">This page&apos;s link has expired; reload the page to ask for a new one.</p>}
       </div>
     </div>
   );

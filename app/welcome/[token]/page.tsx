@@ -1,5 +1,7 @@
 // The new user's status page (the signup's statusUrl). The token in the path is the only key, so
-// the page is never indexed and sends no referrer with the token in it. Besides the live job list
+// the page is never indexed and sends its address (with the token in it) to no other site. A link
+// that has expired opens only a form that emails a fresh one to the account's own address.
+// Besides the live job list
 // it offers the user's two actions, each a plain form that works without JavaScript: resend the
 // verification email (in the job list, which hides it once the address is confirmed) and delete
 // the account.
@@ -9,13 +11,16 @@ import { signupStatus } from '@/app/_signup/signup-status';
 import { webRuntime } from '@/app/_web/web-runtime';
 import { DeleteAccountForm } from '@/app/welcome/[token]/delete-account-form';
 import { JobStatusList } from '@/app/welcome/[token]/job-status-list';
+import { ResendVerificationForm } from '@/app/welcome/[token]/resend-verification-form';
 
 export const dynamic = 'force-dynamic';
 
 export const metadata: Metadata = {
   title: 'Welcome',
   robots: { index: false, follow: false },
-  referrer: 'no-referrer',
+  // Not no-referrer: Chromium then sends `Origin: null` with the page's own form posts, which
+  // Next refuses for server actions. same-origin keeps the token from every other site.
+  referrer: 'same-origin',
 };
 
 export default async function WelcomePage({
@@ -27,8 +32,10 @@ export default async function WelcomePage({
 }) {
   const { token } = await params;
   const { verified } = await searchParams;
-  const status = await signupStatus(token, webRuntime());
-  if (!status) notFound();
+  const lookup = await signupStatus(token, webRuntime());
+  if (lookup.state === 'unknown') notFound();
+  if (lookup.state === 'expired') return <ExpiredLink token={token} />;
+  const { status } = lookup;
 
   return (
     <>
@@ -50,10 +57,24 @@ export default async function WelcomePage({
         <h2 id="delete-heading">Delete my account</h2>
         <p className="muted">
           Removes your account and everything saved with it at once, and cancels the emails still planned for you.
-          This page stops working afterwards.
+          What our providers hold of you, your CRM contact, your analytics events and your avatar, is deleted there
+          within about a minute, and retried until it is done if a provider is down. This page stops working
+          afterwards.
         </p>
         <DeleteAccountForm token={token} />
       </section>
     </>
+  );
+}
+
+function ExpiredLink({ token }: { token: string }) {
+  return (
+    <section className="card" aria-labelledby="expired-heading">
+      <h1 id="expired-heading">This link has expired</h1>
+      <p className="lede" data-testid="link-expired">
+        Links to this page work for a week. We can email a new one to the address you signed up with.
+      </p>
+      <ResendVerificationForm token={token} label="Email me a new link" />
+    </section>
   );
 }

@@ -13,8 +13,9 @@ export default function AccountDeletedPage() {
     <section className="card" aria-labelledby="deleted-heading">
       <h1 id="deleted-heading">Your account is deleted</h1>
       <p className="lede" data-testid="account-deleted">
-        Your account and everything saved with it are gone, and no more emails will be sent to you. The link to your
-        status page no longer works.
+        Your account and everything saved with it are gone, and no more emails will be sent to you. Your CRM contact,
+        analytics events and avatar are being deleted at our providers: within about a minute, or, if a provider is
+        down, as soon as it is back. The link to your status page no longer works.
       </p>
       <Link href="/" className="button">
         Go to the signup page

@@ -18,13 +18,12 @@ export interface ComposeService {
   ports?: string[];
   expose?: string[];
   volumes?: string[];
-  secrets?: Array<string | { source: string; target?: string }>;
+  restart?: string;
 }
 
 export interface ComposeFile {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
-  secrets?: Record<string, { environment?: string; file?: string }>;
 }
 
 // Compose's interpolation: $$, $NAME, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error},

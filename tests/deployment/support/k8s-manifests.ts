@@ -1,7 +1,9 @@
 // infra/k8s as tests/deployment/k8s-manifests.test.ts and tests/deployment/k8s-scaling.test.ts read it, without a
 // cluster: the manifests' shape (as far as the checks read it), every document of every file
 // loaded and sorted by kind, and each container's environment as Kubernetes would assemble it, so
-// lib/config.ts can parse what the process would see.
+// lib/config.ts can parse what the process would see. The default set is what
+// `kubectl apply -f infra/k8s/` applies (no subfolders); the demo overlay in infra/k8s/demo/ is
+// loaded apart, for tests/deployment/k8s-demo.test.ts.
 import { existsSync, readdirSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { expect } from 'vitest';
@@ -21,7 +23,10 @@ export interface Base {
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string };
+  };
 }
 export interface Probe {
   httpGet?: { path?: string; port?: number | string; httpHeaders?: Array<{ name: string; value: string }> };
@@ -79,7 +84,7 @@ export interface ScaledObject extends Base {
     triggers?: Array<{ type?: string; metadata?: Record<string, string> }>;
   };
 }
-interface ConfigMap extends Base {
+export interface ConfigMap extends Base {
   data?: Record<string, string>;
 }
 
@@ -118,22 +123,29 @@ export const PROBE_HANDLERS = ['httpGet', 'exec', 'tcpSocket', 'grpc'] as const;
 const K8S_DIR = 'infra/k8s';
 const repoUrl = (path: string) => new URL(`../../../${path}`, import.meta.url);
 
-export const files = readdirSync(repoUrl(K8S_DIR))
-  .filter((file) => /\.ya?ml$/.test(file))
-  .sort();
-export const parseProblems: string[] = [];
-export const manifests: Array<{ file: string; object: Base }> = files.flatMap((file) =>
-  parseAllDocuments(readRepoFile(`${K8S_DIR}/${file}`)).flatMap((document, index) => {
-    for (const problem of [...document.errors, ...document.warnings]) {
-      parseProblems.push(`${file}#${index}: ${problem.message}`);
-    }
-    const object: unknown = document.toJS();
-    return object === null || object === undefined ? [] : [{ file, object: object as Base }];
-  }),
-);
+/** Every document of the folder's own YAML files, as `kubectl apply -f <dir>` reads them (not its subfolders). */
+export function loadManifests(dir: string) {
+  const files = readdirSync(repoUrl(dir), { withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+  const parseProblems: string[] = [];
+  const manifests: Array<{ file: string; object: Base }> = files.flatMap((file) =>
+    parseAllDocuments(readRepoFile(`${dir}/${file}`)).flatMap((document, index) => {
+      for (const problem of [...document.errors, ...document.warnings]) {
+        parseProblems.push(`${file}#${index}: ${problem.message}`);
+      }
+      const object: unknown = document.toJS();
+      return object === null || object === undefined ? [] : [{ file, object: object as Base }];
+    }),
+  );
+  return { files, parseProblems, manifests };
+}
 
-export const ofKind = <T extends Base>(kind: string) =>
-  manifests.filter(({ object }) => object.kind === kind).map(({ object }) => object as T);
+export const { files, parseProblems, manifests } = loadManifests(K8S_DIR);
+
+export const ofKind = <T extends Base>(kind: string, among = manifests) =>
+  among.filter(({ object }) => object.kind === kind).map(({ object }) => object as T);
 export const nameOf = (object: Base) => object.metadata?.name ?? '(unnamed)';
 export const deployments = ofKind<Workload>('Deployment');
 export const jobs = ofKind<Workload>('Job');
@@ -169,7 +181,7 @@ export const scaledObjectOf = (workload: Workload) =>
 
 export const { runtime } = dockerfileStages();
 /** The image compose builds and runs, which every container here must name too. */
-export const composeImage = loadCompose(readRepoFile('docker-compose.yml'), { ADMIN_PASSWORD: 'unused', METRICS_TOKEN: 'unused' })
+export const composeImage = loadCompose(readRepoFile('docker-compose.yml'), { ADMIN_PASSWORD: 'unused', SESSION_SECRET: 'unused', METRICS_TOKEN: 'unused', MOCKS_TOKEN: 'unused' })
   .services.web?.image;
 
 // --- what each process sees ------------------------------------------------------------------------
@@ -180,7 +192,15 @@ export const SECRET_NAME = 'signup-secrets';
 export const SECRET_STAND_INS: Record<string, string> = {
   DATABASE_URL: 'postgresql://signup:from-the-secret@postgres.example.internal:5432/signup',
   ADMIN_PASSWORD: 'from-the-secret',
+  SESSION_SECRET: 'from-the-secret-session-0123456789',
   METRICS_TOKEN: 'from-the-secret-0123456789',
+  MOCKS_TOKEN: 'from-the-secret-mocks-0123456789',
+  CRM_API_KEY: 'from-the-secret-crm-key',
+  STORAGE_API_KEY: 'from-the-secret-storage-key',
+  ANALYTICS_API_KEY: 'from-the-secret-analytics-key',
+  ALERT_WEBHOOK_API_KEY: 'from-the-secret-alerts-key',
+  EMAIL_API_KEY: 'from-the-secret-email-key',
+  SMTP_PASSWORD: 'from-the-secret-smtp-password',
 };
 /** What Kubernetes puts in HOSTNAME over the image's ENV: the pod's name. */
 const POD_HOSTNAME = 'web-7d9f8c6b5d-x2x4q';
@@ -188,20 +208,21 @@ const imageEnvironment = stageEnvironment(runtime);
 
 /**
  * What the container's process sees, in Kubernetes' order: the image's ENV, then HOSTNAME set to
- * the pod's name by the runtime, then envFrom, then env; secrets read as their stand-ins.
+ * the pod's name by the runtime, then envFrom, then env; secrets read as their stand-ins in
+ * `secrets` (a key the Secret lacks reads as empty, as an optional secretKeyRef leaves it unset).
  */
-export function environmentOf(container: Container): Record<string, string> {
+export function environmentOf(container: Container, maps = configMaps, secrets = SECRET_STAND_INS): Record<string, string> {
   const fromConfigMaps = (container.envFrom ?? []).map((source) => {
     const name = source.configMapRef?.name ?? '';
-    const data = configMaps.get(name);
+    const data = maps.get(name);
     if (!data) throw new Error(`envFrom names ConfigMap ${name}, which no manifest defines`);
     return data;
   });
   const own = (container.env ?? []).map(({ name, value, valueFrom }) => {
-    if (valueFrom?.secretKeyRef) return [name, SECRET_STAND_INS[valueFrom.secretKeyRef.key] ?? ''];
+    if (valueFrom?.secretKeyRef) return [name, secrets[valueFrom.secretKeyRef.key] ?? ''];
     if (valueFrom?.configMapKeyRef) {
       const { name: map, key } = valueFrom.configMapKeyRef;
-      const found = configMaps.get(map)?.[key];
+      const found = maps.get(map)?.[key];
       if (found === undefined) throw new Error(`${name} reads ${map}.${key}, which no ConfigMap defines`);
       return [name, found];
     }
@@ -230,8 +251,8 @@ export const selects = (selector: LabelSelector | undefined, labels: Labels | un
   const wanted = Object.entries(selector?.matchLabels ?? {});
   return wanted.length > 0 && wanted.every(([key, value]) => labels?.[key] === value);
 };
-export const podsSelectedBy = (selector: LabelSelector | undefined) =>
-  deployments.filter((entry) => selects(selector, entry.spec?.template?.metadata?.labels));
+export const podsSelectedBy = (selector: LabelSelector | undefined, among = deployments) =>
+  among.filter((entry) => selects(selector, entry.spec?.template?.metadata?.labels));
 /** A Service's `selector` is a plain label map. */
 export const serviceSelector = (service: Service): LabelSelector => ({ matchLabels: service.spec?.selector ?? {} });
 

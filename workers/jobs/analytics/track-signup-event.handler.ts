@@ -4,10 +4,13 @@
 // Idempotency: analytics_events.event_id is unique and the event id (`user_signed_up-<userId>`) is
 //   also the provider's Idempotency-Key, so the event is counted once however often it is sent.
 // Retries: 5xx/timeouts retry with exponential backoff; other 4xx are permanent.
+// Deleted account: a run that finds the user gone, before or after its call, deletes the user's
+//   events and skips, so an event that lands after the erasure is removed (docs/failure-model.md#erasure).
 import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
+import { recordWhileUserExists, skipUndoing } from '@/workers/jobs/erasure';
 import { effectAndUser } from '@/workers/jobs/read-and-validate';
-import { recordEffect } from '@/workers/jobs/record-effect';
+import { deleteAnalyticsEvents } from '@/workers/jobs/analytics/erase-analytics-events.handler';
 import {
   signupEventId,
   trackSignupEvent,
@@ -21,23 +24,26 @@ export async function trackSignupEventHandler(payload: TrackSignupEventPayload, 
   const { userId } = payload;
   const { done, user } = await effectAndUser(ctx, trackSignupEvent, payload, userId);
   if (done) return { status: 'already-done' };
-  if (!user) return { status: 'skipped', reason: 'user deleted' };
+  if (!user) return skipUndoing(ctx, userId, deleteAnalyticsEvents);
 
   // Analytics gets the pseudonymous user id and the workspace, never the email or name.
   const eventId = signupEventId(userId);
   await callProvider({
     provider: 'analytics',
     method: 'POST',
-    url: `${ctx.providerBaseUrl}/analytics/events`,
+    url: `${ctx.providers.analytics.url}/events`,
+    apiKey: ctx.providers.analytics.apiKey,
     idempotencyKey: eventId,
     body: { event: EVENT, eventId, userId, properties: { workspace: user.workspace } },
     timeoutMs: ctx.providerTimeoutMs,
     signal: ctx.signal,
   });
 
-  return recordEffect(
-    ctx.pool,
-    sql`INSERT INTO analytics_events (event_id, name, user_id) VALUES (${eventId}, ${EVENT}, ${userId}::uuid) ON CONFLICT DO NOTHING`,
+  const recorded = await recordWhileUserExists(
+    ctx,
+    userId,
+    (owner) => sql`INSERT INTO analytics_events (event_id, name, user_id) SELECT ${eventId}, ${EVENT}, id FROM ${owner} ON CONFLICT DO NOTHING RETURNING 1`,
     { eventId },
   );
+  return recorded ?? skipUndoing(ctx, userId, deleteAnalyticsEvents);
 }

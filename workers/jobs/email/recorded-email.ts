@@ -6,7 +6,7 @@ import type { SendMailOptions } from 'nodemailer';
 import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { recordEffect } from '@/workers/jobs/record-effect';
-import { sendMail } from '@/workers/providers/smtp-mailer';
+import { sendMail } from '@/workers/providers/mailer';
 
 export const FROM = 'Signup Demo <hello@signup.example>';
 

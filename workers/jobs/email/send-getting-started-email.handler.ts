@@ -6,6 +6,7 @@
 // Idempotency: sent_emails.job_id is unique; the Message-ID is derived from the job id.
 // Retries: the email queue's policy; a 5xx SMTP reply is permanent. A deleted account is skipped,
 //   which also covers a deletion that raced the job's removal.
+import { statusPath } from '@/lib/access-tokens';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { escapeHtml, nameForEmail, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
@@ -19,11 +20,12 @@ export async function sendGettingStartedEmailHandler(
   ctx: HandlerContext,
 ): Promise<HandlerOutcome> {
   const { userId } = payload;
-  const { done, user } = await effectAndUser(ctx, sendGettingStartedEmail, payload, userId);
+  const { done, user } = await effectAndUser(ctx, sendGettingStartedEmail, payload, userId, 'status');
   if (done) return { status: 'already-done' };
   if (!user) return { status: 'skipped', reason: 'user deleted' };
 
-  const home = `${ctx.appUrl}/welcome/${user.statusToken}`;
+  // A status link of its own: the one the signup answered with may have expired by now.
+  const home = `${ctx.appUrl}${statusPath(user.token)}`;
   return sendRecordedEmail(ctx, {
     jobId: sendGettingStartedEmail.jobId(payload),
     kind: 'getting-started',

@@ -1,12 +1,16 @@
 // send-verification-email
-// Enqueued by: the "resend verification email" button on the status page (through the outbox),
-//   at most once a minute per user; the email queue's second priority, right behind welcome
-//   emails (email-priorities.ts).
-// Side effect: one email with the link that verifies the address.
-// Idempotency: one job per press (its requestId); sent_emails.job_id is unique; the Message-ID is
+// Enqueued by: the "resend verification email" button on the status page, and "email me a new
+//   link" on a page whose link expired or was used (through the outbox), with waits that grow
+//   per user (app/_signup/resend-verification.ts); the email queue's second priority, right
+//   behind welcome emails (email-priorities.ts).
+// Side effect: one email with a fresh email link (minted here, lib/access-tokens.ts), which
+//   confirms the address and opens the account page.
+// Idempotency: one job per press (its requestId), and presses made while one still waits collapse
+//   into it (the contract's deduplication); sent_emails.job_id is unique; the Message-ID is
 //   derived from the job id.
-// Retries: the email queue's policy; a 5xx SMTP reply is permanent. Skipped once the address is
-//   verified or the account deleted.
+// Retries: the email queue's policy; a 5xx SMTP reply is permanent. Skipped once the account is
+//   deleted, and a verification (not a new link) once the address is verified.
+import { emailLinkPath } from '@/lib/access-tokens';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { escapeHtml, nameForEmail, sendRecordedEmail } from '@/workers/jobs/email/recorded-email';
@@ -20,21 +24,29 @@ export async function sendVerificationEmailHandler(
   ctx: HandlerContext,
 ): Promise<HandlerOutcome> {
   const { userId } = payload;
-  const { done, user } = await effectAndUser(ctx, sendVerificationEmail, payload, userId);
+  const { done, user } = await effectAndUser(ctx, sendVerificationEmail, payload, userId, 'verify');
   if (done) return { status: 'already-done' };
   if (!user) return { status: 'skipped', reason: 'user deleted' };
-  if (user.emailVerified) return { status: 'skipped', reason: 'address already verified' };
+  const newLink = payload.reason === 'new-link';
+  if (user.emailVerified && !newLink) return { status: 'skipped', reason: 'address already verified' };
 
-  const verifyUrl = `${ctx.appUrl}/verify/${user.verifyToken}`;
+  const link = `${ctx.appUrl}${emailLinkPath(user.token)}`;
+  const name = nameForEmail(user.name);
+  const message = user.emailVerified
+    ? {
+        subject: 'Your link to your account',
+        text: `Hi ${name},\n\nHere is a new link to your account page, as you asked:\n${link}\n`,
+        html: `<p>Hi ${escapeHtml(name)},</p><p>Here is <a href="${link}">a new link to your account page</a>, as you asked.</p>`,
+      }
+    : {
+        subject: 'Confirm your email',
+        text: `Hi ${name},\n\nHere is the link to confirm your email address, as you asked:\n${link}\n`,
+        html: `<p>Hi ${escapeHtml(name)},</p><p>Here is the link to <a href="${link}">confirm your email address</a>, as you asked.</p>`,
+      };
   return sendRecordedEmail(ctx, {
     jobId: sendVerificationEmail.jobId(payload),
     kind: 'verification-resend',
     userId,
-    message: {
-      to: user.email,
-      subject: 'Confirm your email',
-      text: `Hi ${nameForEmail(user.name)},\n\nHere is the link to confirm your email address, as you asked:\n${verifyUrl}\n`,
-      html: `<p>Hi ${escapeHtml(nameForEmail(user.name))},</p><p>Here is the link to <a href="${verifyUrl}">confirm your email address</a>, as you asked.</p>`,
-    },
+    message: { to: user.email, ...message },
   });
 }

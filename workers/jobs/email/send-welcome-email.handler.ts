@@ -5,12 +5,13 @@
 //   SMTP server (and the mock) can recognise a resend after a crash between send and record.
 // Retries: transient SMTP failures retry with exponential backoff (see the contract); a 5xx reply
 //   is permanent.
+import { emailLinkPath } from '@/lib/access-tokens';
 import { sql } from '@/lib/sql';
 import type { HandlerContext, HandlerOutcome } from '@/workers/jobs/handler-context';
 import { effectAndUser } from '@/workers/jobs/read-and-validate';
 import { recordEffect } from '@/workers/jobs/record-effect';
 import { sendWelcomeEmail, type SendWelcomeEmailPayload } from '@/workers/jobs/email/send-welcome-email.contract';
-import { sendMail } from '@/workers/providers/smtp-mailer';
+import { sendMail } from '@/workers/providers/mailer';
 import { escapeHtml, nameForEmail, FROM } from '@/workers/jobs/email/recorded-email';
 
 export function welcomeMessageId(userId: string): string {
@@ -19,12 +20,12 @@ export function welcomeMessageId(userId: string): string {
 
 export async function sendWelcomeEmailHandler(payload: SendWelcomeEmailPayload, ctx: HandlerContext): Promise<HandlerOutcome> {
   const { userId } = payload;
-  const { done, user } = await effectAndUser(ctx, sendWelcomeEmail, payload, userId);
+  const { done, user } = await effectAndUser(ctx, sendWelcomeEmail, payload, userId, 'verify');
   if (done) return { status: 'already-done' };
   if (!user) return { status: 'skipped', reason: 'user deleted' };
 
   const messageId = welcomeMessageId(userId);
-  const verifyUrl = `${ctx.appUrl}/verify/${user.verifyToken}`;
+  const verifyUrl = `${ctx.appUrl}${emailLinkPath(user.token)}`;
   await sendMail(ctx.mailer, {
     from: FROM,
     to: user.email,

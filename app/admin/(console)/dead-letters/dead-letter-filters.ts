@@ -1,9 +1,12 @@
 // The dead-letter list's filters as query parameters, so a filtered view is a link to share:
-// ?queue=crm&error=422&within=1h&resolved=include&beforeId=120. after= and before= take ISO times,
-// as the JSON API does. A parameter that does not parse is ignored rather than refused: this is a
-// page a person types into.
+// ?queue=crm&error=422&within=1h&kind=failed&fingerprint=…&resolved=include&beforeId=120. after= and
+// before= take ISO times, as the JSON API does. A parameter that does not parse is ignored rather
+// than refused: this is a page a person types into. The same filters, less paging, are what a
+// redrive replays (toMatch).
 import { z } from 'zod';
 import type { DeadLetterFilter } from '@/app/_admin/dead-letters/dead-letters';
+import { deadLetterMatchSchema, type DeadLetterMatch } from '@/lib/dead-letter-filter';
+import { FINGERPRINT_PATTERN } from '@/lib/failure-fingerprint';
 import { QUEUE_NAMES } from '@/lib/queues';
 
 export const TIME_WINDOWS = {
@@ -25,6 +28,8 @@ const filterSchema = z.object({
   within: z.enum(Object.keys(TIME_WINDOWS) as [TimeWindow, ...TimeWindow[]]).optional().catch(undefined),
   after: isoTime.optional().catch(undefined),
   before: isoTime.optional().catch(undefined),
+  kind: z.enum(['failed', 'cancelled']).optional().catch(undefined),
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN).optional().catch(undefined),
   resolved: z.literal('include').optional().catch(undefined),
   beforeId: z.string().regex(/^[1-9][0-9]{0,18}$/).optional().catch(undefined),
 });
@@ -48,10 +53,30 @@ export function toFilter(query: DeadLetterQuery, now: number): DeadLetterFilter 
     // Both bounds can be given; the later one is the tighter.
     failedAfter: after && windowStart ? (after > windowStart ? after : windowStart) : (after ?? windowStart),
     failedBefore: query.before ? new Date(query.before) : undefined,
+    fingerprint: query.fingerprint,
+    kind: query.kind,
     includeResolved: query.resolved === 'include',
     beforeId: query.beforeId ? BigInt(query.beforeId) : undefined,
     limit: PAGE_SIZE,
   };
+}
+
+/**
+ * The list's filters as a redrive's (lib/dead-letter-filter.ts), `within` fixed to a start time
+ * now, so the count a person confirms is of a fixed set. A redrive takes failed letters unless the
+ * list shows only cancelled ones.
+ */
+export function toMatch(query: DeadLetterQuery, now: number): DeadLetterMatch | undefined {
+  const { failedAfter } = toFilter(query, now);
+  // Undefined when the bounds contradict each other (after later than before): nothing to replay.
+  return deadLetterMatchSchema.safeParse({
+    queue: query.queue,
+    error: query.error || undefined,
+    fingerprint: query.fingerprint,
+    kind: query.kind ?? 'failed',
+    after: failedAfter?.toISOString(),
+    before: query.before,
+  }).data;
 }
 
 /** This list's address with some parameters changed; undefined removes one. Paging restarts unless given. */

@@ -21,6 +21,8 @@ export interface DeadLetterRow {
   jobId: string;
   attemptsMade: number;
   lastError: string;
+  /** 'failed', or 'cancelled' by an operator. */
+  kind: string;
   failedAt: string;
   resolution: string | null;
   resolvedBy: string | null;
@@ -197,7 +199,14 @@ export function DeadLetterTable({
                     <span className="pill">{row.queue}</span>
                   </td>
                   <td className="job-cell">
-                    <div>{row.jobName}</div>
+                    <div>
+                      {row.jobName}{' '}
+                      {row.kind === 'cancelled' && (
+                        <span className="pill pill-cancelled" title="An operator cancelled this job">
+                          cancelled
+                        </span>
+                      )}
+                    </div>
                     <div className="mono small muted">{row.jobId}</div>
                   </td>
                   <td className="num">{count(row.attemptsMade)}</td>

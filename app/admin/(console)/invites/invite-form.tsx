@@ -48,7 +48,7 @@ export function InviteForm() {
           aria-describedby={workspaceError ? 'invite-workspace-error' : 'invite-workspace-hint'}
         />
         {workspaceError ? (
-          <p id="invite-workspace-error" className="field-error">
+          <p id="invite-workspace-error" className="field-error" role="alert">
             {workspaceError}
           </p>
         ) : (
@@ -72,7 +72,7 @@ export function InviteForm() {
           aria-describedby={emailsError ? 'invite-emails-error' : 'invite-emails-hint'}
         />
         {emailsError ? (
-          <p id="invite-emails-error" className="field-error">
+          <p id="invite-emails-error" className="field-error" role="alert">
             {emailsError}
           </p>
         ) : (

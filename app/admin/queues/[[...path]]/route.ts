@@ -11,7 +11,7 @@ export const runtime = 'nodejs';
 const LOGIN_PATH = `/admin/login?next=${BULL_BOARD_PATH}`;
 
 async function handle(request: Request): Promise<Response> {
-  const identity = authenticateAdmin(request, config().admin);
+  const identity = await authenticateAdmin(request, config().admin);
   if (identity instanceof Response) {
     // A person opening the page is sent to the login form; the page's own fetches and scripts get
     // the bare 401 (a redirect to an HTML form would only confuse them). Other refusals, such as a
