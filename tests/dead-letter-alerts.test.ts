@@ -22,6 +22,10 @@ let deps: DeadLetterAlertDeps;
 beforeAll(async () => {
   stack = await startTestStack();
   deps = { pool: stack.pool, log: quietLog, webhookUrl: `${stack.mocksUrl}/alerts`, providerTimeoutMs: 2_000 };
+  // The mock webhook allows 10 posts a second, as a chat API would, and these tests make one
+  // post per pass, several passes a second. A 429 here would test the mock's limit, not the
+  // alerts, so this file's webhook is unlimited; the setting outlives afterEach's mode reset.
+  await stack.setFault('alerts', { mode: 'up', rateLimitPerSecond: 0 });
 });
 afterEach(async () => {
   await stack.setFault('alerts', { mode: 'up' });
