@@ -35,11 +35,29 @@ function welcomeJob(retention: Retention) {
 
 export interface DrainResult {
   jobs: number;
+  /** The jobs processed: all of them, unless the drain missed its deadline (DrainDeadlineError). */
+  processed: number;
   concurrency: number;
   /** addBulk of the whole backlog in chunks, one chunk in flight. */
   enqueueMs: number;
   /** From the Worker's construction to its last completed job. */
   processMs: number;
+}
+
+/**
+ * A drain that ran out of time, with how far it got: a backend too slow for the backlog is a
+ * finding, and its figures up to the deadline are worth reporting.
+ */
+export class DrainDeadlineError extends Error {
+  override name = 'DrainDeadlineError';
+
+  constructor(
+    readonly partial: DrainResult,
+    deadlineMs: number,
+  ) {
+    const count = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+    super(`${count(partial.processed)} of ${count(partial.jobs)} jobs processed within ${count(deadlineMs / 1_000)} s`);
+  }
 }
 
 /** A backlog of `jobs` added in bulk, then drained by one Worker at `concurrency`. */
@@ -59,12 +77,16 @@ export async function drainBacklog(
     worker.on('failed', (job) => tracker.failed(name, Boolean(job?.finishedOn)));
     try {
       await tracker.finished(deadlineMs);
+    } catch {
+      // finished() rejects only at the deadline.
+      const completed = tracker.tallies()[name]?.completed ?? 0;
+      throw new DrainDeadlineError({ jobs, processed: completed, concurrency, enqueueMs, processMs: Date.now() - started }, deadlineMs);
     } finally {
       await withinDeadline(worker.close(), CLOSE_DEADLINE_MS);
     }
     const { lastEndAt = started, failed } = tracker.tallies()[name] ?? {};
     if (failed) throw new Error(`${failed} jobs failed on ${backend.name}`);
-    return { jobs, concurrency, enqueueMs, processMs: lastEndAt - started };
+    return { jobs, processed: jobs, concurrency, enqueueMs, processMs: lastEndAt - started };
   } finally {
     await withinDeadline(queue.close(), CLOSE_DEADLINE_MS);
   }

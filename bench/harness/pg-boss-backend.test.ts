@@ -1,6 +1,7 @@
 // The pg-boss backend against a real PostgreSQL: a jobId added twice is one pg-boss job and one
 // 'completed' that names it, BullMQ's priority order holds, a failure with no retry left reports
-// its end, and close() drops the throwaway database.
+// its end, a drain that runs out of time says how far it got, and close() drops the throwaway
+// database.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { sendWelcomeEmail } from '@/workers/jobs/job-contracts';
 import { startPgBossBackend } from '@/bench/harness/pg-boss-backend';
 import type { BenchWorker, QueueBackend } from '@/bench/harness/queue-backends';
 import { addInChunks } from '@/bench/harness/throughput';
+import { DrainDeadlineError, drainBacklog } from '@/bench/harness/backend-workload';
 
 const EVENT_WAIT_MS = 10_000;
 
@@ -112,6 +114,19 @@ describe('pg-boss backend', () => {
     await lastFailure;
     await worker.close();
     expect(failures.map((job) => typeof job?.finishedOn)).toEqual(['undefined', 'number']);
+  });
+
+  it('says how far a drain got when it misses its deadline', async () => {
+    const missed = await drainBacklog(backend, { jobs: 3_000, concurrency: 1, retention: 'removed', deadlineMs: 300 }).catch(
+      (error: unknown) => error,
+    );
+
+    expect(missed).toBeInstanceOf(DrainDeadlineError);
+    const { partial, message } = missed as DrainDeadlineError;
+    expect(partial).toMatchObject({ jobs: 3_000, concurrency: 1 });
+    expect(partial.processed).toBeLessThan(3_000);
+    expect(partial.processMs).toBeGreaterThanOrEqual(300);
+    expect(message).toBe(`${partial.processed.toLocaleString('en-US')} of 3,000 jobs processed within 0.3 s`);
   });
 
   it('drops its database on close', async () => {
