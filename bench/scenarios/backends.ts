@@ -81,9 +81,10 @@ const COST_PLANS: CostPlan[] = [
 const COST_CONCURRENCY = 50;
 /**
  * Time for one backend's cost phase (drain, or sustained run) in the full run. BullMQ on
- * PostgreSQL and graphile-worker drain the 100,000 jobs in under a minute; pg-boss 10 slows as its
- * backlog deepens (about 30 jobs/s with 100,000 queued), so its drain would take most of an hour.
- * Fifteen minutes shows that and keeps the whole scenario near an hour.
+ * PostgreSQL and graphile-worker drain the 100,000 jobs in under two minutes; pg-boss 10 sorts its
+ * whole backlog at every fetch, so it slows as the backlog deepens (14,263 jobs in these 15 minutes
+ * in bench/results/2026-12-05-backends.md) and would take hours. Fifteen minutes shows that and
+ * keeps the whole scenario near an hour.
  */
 const COST_DRAIN_DEADLINE_MS = 900_000;
 
@@ -427,7 +428,7 @@ function report(
     const detail = own.find((run) => run.detail)?.detail;
     const heading = `### ${own[0]?.name.split(',')[0]}${family.includes('sync') ? ', sync commit off' : ''}`;
     const table = markdownTable(['', ...own.map((run) => RETENTION_LABEL[run.retention])], rows);
-    return [heading, detail ? `${detail}.` : '', table, ...failures].filter(Boolean).join('\n\n');
+    return [heading, detail ? `${detail.replace(/\.$/, '')}.` : '', table, ...failures].filter(Boolean).join('\n\n');
   });
 
   const markdown = [
