@@ -7,6 +7,9 @@
 //                                      bench/.work/quick/ (CI runs this to keep the harness working)
 //   npm run bench -- --only a,b        some of them, in files of their own: <date>-a-b.md, .json,
 //                                      *.svg, so the day's full report is left as it is
+//   npm run bench -- --only backends --without-cost-runs
+//                                      the backends compared without their hour of cost runs
+//                                      (about 10 minutes)
 //
 // The web scenarios run the production build: `npm run build` first.
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -100,6 +100,8 @@ export interface LatencyResult {
   concurrency: number;
   /** From just before `add` to the worker's completed event, after warm-up. */
   latency: LatencySummary;
+  /** From just before `add` to its promise resolving (the job stored), after warm-up. */
+  enqueue: LatencySummary;
 }
 
 /**
@@ -129,6 +131,7 @@ export async function offeredLoad(
     // performance.now() at both ends, by job id: job.timestamp has whole milliseconds only.
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
+    const enqueueLatencies: number[] = [];
     const started = performance.now();
     const warmUpEnds = started + durationMs / 10;
     worker.on('completed', (job) => {
@@ -143,8 +146,13 @@ export async function offeredLoad(
       const due = Math.min(total, Math.floor(((performance.now() - started) * perSecond) / 1_000) + 1);
       for (; sent < due; sent += 1) {
         const { name: jobName, data, opts } = welcomeJob(retention);
-        sentAt.set(opts.jobId, performance.now());
-        adds.push(queue.add(jobName, data, opts));
+        const at = performance.now();
+        sentAt.set(opts.jobId, at);
+        adds.push(
+          queue.add(jobName, data, opts).then(() => {
+            if (at >= warmUpEnds) enqueueLatencies.push(performance.now() - at);
+          }),
+        );
       }
       // Timers fire at best every millisecond: a job every 5 ms at 200/s is sent on time.
       await sleep(1);
@@ -158,6 +166,7 @@ export async function offeredLoad(
       durationMs,
       concurrency,
       latency: summarize(latencies),
+      enqueue: summarize(enqueueLatencies),
     };
   } finally {
     await withinDeadline(worker.close(), CLOSE_DEADLINE_MS);

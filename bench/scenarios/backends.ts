@@ -77,6 +77,9 @@ const COST_PLANS: CostPlan[] = [
   { family: 'graphile-worker', color: '#db2777', sustained: true, start: startGraphileWorkerBackend },
 ];
 
+/** bench/run.ts's flag for the comparison alone: the cost runs take about 50 of its 60 minutes. */
+const WITHOUT_COST_RUNS = '--without-cost-runs';
+
 /** The cost runs' backlog drain: at the highest concurrency, where the backend is the bottleneck. */
 const COST_CONCURRENCY = 50;
 /**
@@ -174,12 +177,19 @@ async function measure({ quick, progress }: BenchOptions, autovacuumBefore: stri
     await eachRun(async (backend, run) => {
       const options = { perSecond: OFFERED_PER_SECOND, durationMs, concurrency: LATENCY_CONCURRENCY, retention: run.retention, deadlineMs };
       run.latency = await offeredLoad(backend, options);
-      progress(`${run.name}: at ${OFFERED_PER_SECOND}/s, p50 ${ms(run.latency.latency.p50)}, p99 ${ms(run.latency.latency.p99)}`);
+      progress(
+        `${run.name}: at ${OFFERED_PER_SECOND}/s, p50 ${ms(run.latency.latency.p50)}, p99 ${ms(run.latency.latency.p99)}; ` +
+          `enqueue p50 ${ms(run.latency.enqueue.p50)}, p99 ${ms(run.latency.enqueue.p99)}`,
+      );
     });
   } finally {
     for (const backend of backends.values()) await backend.close().catch(() => undefined);
   }
   const costJobs = quick ? 1_000 : 100_000;
+  if (process.argv.includes(WITHOUT_COST_RUNS)) {
+    progress(`cost runs skipped (${WITHOUT_COST_RUNS})`);
+    return report(runs, [], { quick, jobs, durationMs, costJobs, sustainedMs: 0, autovacuumBefore });
+  }
   const sustainedMs = quick ? 5_000 : 600_000;
   const costRuns: CostRun[] = [];
   for (const plan of COST_PLANS) costRuns.push(await costRun(plan, { jobs: costJobs, sustainedMs, deadlineMs: quick ? 60_000 : COST_DRAIN_DEADLINE_MS, progress }));
@@ -337,13 +347,14 @@ function costTables(
     [...storageRows((run) => (run.drainMissed ? `at the deadline, ${(run.drain?.processed ?? 0).toLocaleString('en-US')} of ${jobsText} jobs done` : `after ${jobsText} jobs`), (run) => run.drainCost, (run) => run.drain?.processed ?? costJobs), ...storageRows(`after ${minutes} more at ${OFFERED_PER_SECOND}/s`, (run) => run.sustainedCost, () => sent)],
   );
   const sustained = markdownTable(
-    ['', 'achieved', 'p50', 'p99', 'max', 'client CPU per 1,000 jobs', 'server CPU per 1,000 jobs'],
+    ['', 'achieved', 'p50', 'p99', 'max', 'enqueue p99', 'client CPU per 1,000 jobs', 'server CPU per 1,000 jobs'],
     tables.map((run) => [
       run.name,
       `${rate(run.sustained?.achievedPerSecond ?? Number.NaN)} jobs/s`,
       ms(run.sustained?.latency.p50 ?? Number.NaN),
       ms(run.sustained?.latency.p99 ?? Number.NaN),
       ms(run.sustained?.latency.max ?? Number.NaN),
+      ms(run.sustained?.enqueue?.p99 ?? Number.NaN),
       `${perThousand(run.sustainedCost?.clientCpuMs ?? Number.NaN, sent).toFixed(0)} ms`,
       `${perThousand(run.sustainedCost?.serverCpuMs ?? Number.NaN, sent).toFixed(0)} ms`,
     ]),
@@ -422,6 +433,8 @@ function report(
       [`end-to-end p50 at ${OFFERED_PER_SECOND} jobs/s offered`, ...cell((run) => ms(run.latency?.latency.p50 ?? Number.NaN))],
       ['end-to-end p99', ...cell((run) => ms(run.latency?.latency.p99 ?? Number.NaN))],
       ['end-to-end max', ...cell((run) => ms(run.latency?.latency.max ?? Number.NaN))],
+      [`enqueue p50 at ${OFFERED_PER_SECOND} jobs/s (one add, until stored)`, ...cell((run) => ms(run.latency?.enqueue?.p50 ?? Number.NaN))],
+      ['enqueue p99', ...cell((run) => ms(run.latency?.enqueue?.p99 ?? Number.NaN))],
       ['offered load achieved', ...cell((run) => `${rate(run.latency?.achievedPerSecond ?? Number.NaN)} jobs/s`)],
     ];
     const failures = own.map((run) => (run.error ? `Could not be measured (${RETENTION_LABEL[run.retention]}): \`${run.error}\`` : ''));
@@ -458,7 +471,9 @@ function report(
         'graphile-worker-backend.ts): the job id becomes their own deduplication key, the priority and attempts their own; each ' +
         'one\'s settings are listed under *Settings* below.',
     ].join('\n'),
-    costTables(costRuns, { costJobs, sustainedMs, autovacuumBefore }),
+    costRuns.length > 0
+      ? costTables(costRuns, { costJobs, sustainedMs, autovacuumBefore })
+      : `## What each backend costs\n\nNot measured in this run (\`${WITHOUT_COST_RUNS}\`).`,
   ].join('\n\n');
 
   const claim = (run: Run | undefined, target: string): TargetCheck => {
